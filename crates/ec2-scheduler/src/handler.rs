@@ -1,0 +1,86 @@
+//! The Lambda entry point: an EventBridge scheduled event in, a run report out.
+
+use aws_config::SdkConfig;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Utc};
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+
+use crate::aws::{AwsEc2, DynamoState};
+use crate::config::Config;
+use crate::run::{RunReport, Scheduler};
+use fleet_core::{Clock, HandlerError, Notifier, SnsNotifier, SystemClock};
+use crate::ports::{Ec2Port, StateStore};
+
+/// SDK clients and adapters, built once per container.
+pub fn wire(sdk: &SdkConfig, config: Config) -> (Scheduler<AwsEc2, DynamoState, SystemClock>, Option<SnsNotifier>) {
+    use aws_sdk_ec2::config::retry::RetryConfig;
+    // EC2 throttles with RequestLimitExceeded: let the SDK back off (exponential, jittered) first.
+    let ec2_config = aws_sdk_ec2::config::Builder::from(sdk)
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        .build();
+    let scheduler = Scheduler {
+        ec2: AwsEc2::new(aws_sdk_ec2::Client::from_conf(ec2_config)),
+        state: DynamoState::new(aws_sdk_dynamodb::Client::new(sdk), config.state_table),
+        clock: SystemClock,
+        settings: config.settings,
+    };
+    let notifier = config
+        .report_topic_arn
+        .map(|arn| SnsNotifier::new(aws_sdk_sns_client(sdk), arn));
+    (scheduler, notifier)
+}
+
+fn aws_sdk_sns_client(sdk: &SdkConfig) -> fleet_core::notify::SnsClient {
+    fleet_core::notify::SnsClient::new(sdk)
+}
+
+/// The scheduled instant: the event's `time` (so catch-up windows are exact), and Lambda's
+/// deadline (0 in a hand-built context means "none").
+pub fn event_time(event: &Value) -> Result<DateTime<Utc>, HandlerError> {
+    let parsed: EventBridgeEvent<Value> = serde_json::from_value(event.clone())
+        .map_err(|e| HandlerError::new("InvalidEvent", format!("not an EventBridge event: {e}")))?;
+    parsed
+        .time
+        .ok_or_else(|| HandlerError::new("InvalidEvent", "the event has no `time`"))
+}
+
+pub async fn handle<E, S, C, N>(
+    scheduler: &Scheduler<E, S, C>,
+    notifier: Option<&N>,
+    event: LambdaEvent<Value>,
+) -> Result<RunReport, HandlerError>
+where
+    E: Ec2Port,
+    S: StateStore,
+    C: Clock,
+    N: Notifier,
+{
+    let now = event_time(&event.payload)?;
+    let deadline = match event.context.deadline {
+        0 => None,
+        ms => DateTime::<Utc>::from_timestamp_millis(ms as i64),
+    };
+    tracing::info!(request_id = %event.context.request_id, at = %now, "scheduler run starting");
+    let report = scheduler
+        .run(now, deadline)
+        .await
+        .map_err(|e| HandlerError::from_error(&e))?;
+    if let (Some(notifier), true) = (notifier, report.is_worth_reporting()) {
+        notifier
+            .publish(&report.subject(), &report.to_text())
+            .await
+            .map_err(|e| HandlerError::from_error(&e))?;
+    }
+    if report.has_transient_failures() {
+        // The state table was not advanced: the retry (and the next tick) cover this window again.
+        return Err(HandlerError::new(
+            "ActionsFailed",
+            format!(
+                "{} change(s) failed transiently (throttling or EC2 unavailable); the window will be retried",
+                report.counts.failed
+            ),
+        ));
+    }
+    Ok(report)
+}

@@ -1,0 +1,151 @@
+//! The example fleet, created in the local stand-in by the emulator tests and the demo.
+
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tag, TagSpecification};
+use std::collections::BTreeMap;
+
+/// One instance of the example fleet.
+#[derive(Debug, Clone, Copy)]
+pub struct SeedInstance {
+    pub name: &'static str,
+    pub schedule: &'static str,
+    pub running: bool,
+    pub termination_protected: bool,
+}
+
+const fn seed(name: &'static str, schedule: &'static str, running: bool) -> SeedInstance {
+    SeedInstance {
+        name,
+        schedule,
+        running,
+        termination_protected: false,
+    }
+}
+
+/// Twenty instances carrying the tag values of the README's reference.
+pub const EXAMPLE_FLEET: [SeedInstance; 20] = [
+    seed("web-1", "08:00-19:15", false),
+    seed("web-2", "08:00-19:15", true),
+    seed("build-agent", "21:00-07:45", true),
+    seed("office-ams", "08:00-19:15 Europe/Amsterdam", false),
+    seed("office-weekdays", "Mon-Fri 08:00-19:15", false),
+    seed("weekend-lab", "Sat,Sun 10:00-12:00", false),
+    seed("demo-box", "-08:00", true),
+    seed("temp-worker", "-08:00T", true),
+    SeedInstance {
+        name: "prod-db",
+        schedule: "-08:00T",
+        running: true,
+        termination_protected: true,
+    },
+    seed("spare-worker", "-08:00T", false),
+    seed("typo-box", "9to5", true),
+    seed("bad-hour", "25:00-08:00", false),
+    seed("paused", "#08:00-19:15", false),
+    seed("late-shift", "12:00-20:00", false),
+    seed("early-bird", "06:00-14:00", true),
+    seed("ny-desk", "08:00-17:00 America/New_York", false),
+    seed("tokyo-desk", "Mon-Fri 09:00-18:00 Asia/Tokyo", false),
+    seed("midnight-batch", "00:00-06:00", false),
+    seed("evening-stop", "-19:15", true),
+    seed("friday-night", "Fri 22:00-02:00", false),
+];
+
+/// Creates the instances (stopping those meant to be stopped) and returns name → instance id.
+pub async fn create_fleet(ec2: &aws_sdk_ec2::Client, fleet: &[SeedInstance]) -> BTreeMap<String, String> {
+    let mut ids = BTreeMap::new();
+    let mut to_stop = Vec::new();
+    for spec in fleet {
+        let tags = TagSpecification::builder()
+            .resource_type(ResourceType::Instance)
+            .tags(Tag::builder().key("Name").value(spec.name).build())
+            .tags(Tag::builder().key("Schedule").value(spec.schedule).build())
+            .build();
+        let out = ec2
+            .run_instances()
+            .image_id("ami-12c6146b")
+            .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+            .min_count(1)
+            .max_count(1)
+            .tag_specifications(tags)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("run_instances: {}", aws_sdk_ec2::error::DisplayErrorContext(e)));
+        let id = out.instances()[0].instance_id().unwrap_or_default().to_owned();
+        if spec.termination_protected {
+            ec2.modify_instance_attribute()
+                .instance_id(&id)
+                .disable_api_termination(AttributeBooleanValue::builder().value(true).build())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("protecting {id}: {e}"));
+        }
+        if !spec.running {
+            to_stop.push(id.clone());
+        }
+        ids.insert(spec.name.to_owned(), id);
+    }
+    if !to_stop.is_empty() {
+        ec2.stop_instances()
+            .set_instance_ids(Some(to_stop))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("stop_instances: {e}"));
+    }
+    ids
+}
+
+/// Current state and tags of every instance, by instance id.
+pub async fn instances(ec2: &aws_sdk_ec2::Client) -> BTreeMap<String, (String, BTreeMap<String, String>)> {
+    let mut out = BTreeMap::new();
+    let mut pages = ec2.describe_instances().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.unwrap_or_else(|e| panic!("describe_instances: {e}"));
+        for i in page.reservations().iter().flat_map(|r| r.instances()) {
+            let state = i
+                .state()
+                .and_then(|s| s.name())
+                .map(|n| n.as_str().to_owned())
+                .unwrap_or_default();
+            let tags = i
+                .tags()
+                .iter()
+                .map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned()))
+                .collect();
+            out.insert(i.instance_id().unwrap_or_default().to_owned(), (state, tags));
+        }
+    }
+    out
+}
+
+/// The scheduler's state table, as the template defines it.
+pub async fn create_state_table(ddb: &aws_sdk_dynamodb::Client, name: &str) {
+    ddb.create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("Id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("Id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create_table: {e}"));
+}
+
+/// A Lambda context with a deadline `seconds` from now, like the real runtime's.
+pub fn context_with_deadline(seconds: i64) -> lambda_runtime::Context {
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = "local-test".to_owned();
+    context.deadline = (chrono::Utc::now() + chrono::Duration::seconds(seconds)).timestamp_millis() as u64;
+    context
+}
