@@ -1,1 +1,72 @@
-fn main() {}
+//! The local demo: no AWS account needed. Starts the stand-in, creates the example fleet, runs the
+//! real scheduler handler at the sample events' instants and prints every decision and the final
+//! instance states.
+
+use ec2_scheduler::config::Config;
+use ec2_scheduler::handler::{handle, wire};
+use ec2_scheduler::Settings;
+use fleet_local::{
+    context_with_deadline, create_fleet, create_state_table, instances, EXAMPLE_FLEET,
+};
+use fleet_testkit::{event_files, load_event, Moto};
+use lambda_runtime::LambdaEvent;
+
+#[tokio::main]
+async fn main() {
+    println!("Starting the local AWS stand-in (moto server)...");
+    let moto = Moto::start();
+    let sdk = moto.sdk_config();
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let ids = create_fleet(&ec2, &EXAMPLE_FLEET).await;
+    create_state_table(&aws_sdk_dynamodb::Client::new(&sdk), "demo-scheduler-state").await;
+    println!(
+        "Created {} instances with Schedule tags at {}\n",
+        ids.len(),
+        moto.endpoint()
+    );
+
+    let config = Config {
+        state_table: "demo-scheduler-state".into(),
+        report_topic_arn: None,
+        settings: Settings {
+            max_terminations_per_run: 2,
+            ..Settings::default()
+        },
+    };
+    let (scheduler, notifier) = wire(&sdk, config);
+    for file in event_files("ec2-scheduler") {
+        let event = load_event(&file);
+        println!(
+            "=== run for events/{file} (time {}) ===",
+            event["time"].as_str().unwrap_or("?")
+        );
+        match handle(
+            &scheduler,
+            notifier.as_ref(),
+            LambdaEvent::new(event, context_with_deadline(120)),
+        )
+        .await
+        {
+            Ok(report) => println!("{}\n", report.to_text()),
+            Err(e) => println!("run failed: {e}\n"),
+        }
+    }
+
+    println!("=== final instance states ===");
+    let states = instances(&ec2).await;
+    println!(
+        "{:<16} {:<20} {:<11} SCHEDULE (ScheduleError)",
+        "NAME", "INSTANCE", "STATE"
+    );
+    for (name, id) in &ids {
+        let (state, tags) = &states[id];
+        let error = tags
+            .get("ScheduleError")
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        println!(
+            "{name:<16} {id:<20} {state:<11} {}{error}",
+            tags.get("Schedule").map(String::as_str).unwrap_or("")
+        );
+    }
+}

@@ -8,7 +8,9 @@
 use ec2_scheduler::config::Config;
 use ec2_scheduler::handler::{handle, wire};
 use ec2_scheduler::Settings;
-use fleet_local::{context_with_deadline, create_fleet, create_state_table, instances, SeedInstance, EXAMPLE_FLEET};
+use fleet_local::{
+    context_with_deadline, create_fleet, create_state_table, instances, SeedInstance, EXAMPLE_FLEET,
+};
 use fleet_testkit::{event_files, load_event, Moto};
 use lambda_runtime::LambdaEvent;
 use std::collections::BTreeMap;
@@ -54,7 +56,13 @@ async fn fixture() -> Fixture {
         .topic_arn()
         .unwrap()
         .to_owned();
-    Fixture { moto, ec2, ddb, topic_arn, ids }
+    Fixture {
+        moto,
+        ec2,
+        ddb,
+        topic_arn,
+        ids,
+    }
 }
 
 fn config(topic_arn: &str, dry_run: bool) -> Config {
@@ -83,7 +91,10 @@ impl Fixture {
             .ddb
             .get_item()
             .table_name(TABLE)
-            .key("Id", aws_sdk_dynamodb::types::AttributeValue::S("ec2-scheduler".into()))
+            .key(
+                "Id",
+                aws_sdk_dynamodb::types::AttributeValue::S("ec2-scheduler".into()),
+            )
             .send()
             .await
             .unwrap();
@@ -94,11 +105,18 @@ impl Fixture {
     }
 }
 
-fn state_of<'a>(states: &'a BTreeMap<String, (String, BTreeMap<String, String>)>, name: &str) -> &'a str {
+fn state_of<'a>(
+    states: &'a BTreeMap<String, (String, BTreeMap<String, String>)>,
+    name: &str,
+) -> &'a str {
     &states[name].0
 }
 
-fn tag_of<'a>(states: &'a BTreeMap<String, (String, BTreeMap<String, String>)>, name: &str, key: &str) -> Option<&'a str> {
+fn tag_of<'a>(
+    states: &'a BTreeMap<String, (String, BTreeMap<String, String>)>,
+    name: &str,
+    key: &str,
+) -> Option<&'a str> {
     states[name].1.get(key).map(String::as_str)
 }
 
@@ -112,30 +130,60 @@ async fn scheduler_runs_the_sample_events_against_the_stand_in() {
     let mut reports = Vec::new();
     for file in &files {
         let event = load_event(file);
-        let report = handle(&scheduler, notifier.as_ref(), LambdaEvent::new(event.clone(), context_with_deadline(120)))
-            .await
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let report = handle(
+            &scheduler,
+            notifier.as_ref(),
+            LambdaEvent::new(event.clone(), context_with_deadline(120)),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(report.complete, "{file}: {report:?}");
-        assert_eq!(f.last_run().await.as_deref(), Some(&event["time"].as_str().unwrap().replace('Z', ".000Z")[..]), "{file}");
+        assert_eq!(
+            f.last_run().await.as_deref(),
+            Some(&event["time"].as_str().unwrap().replace('Z', ".000Z")[..]),
+            "{file}"
+        );
         let s = f.states().await;
         match file.as_str() {
             "ec2-scheduler/01-monday-0800.json" => {
                 assert_eq!(report.instances_seen, 60);
-                assert_eq!(report.counts.start, 42, "web-1, office-weekdays and 40 bulk");
+                assert_eq!(
+                    report.counts.start, 42,
+                    "web-1, office-weekdays and 40 bulk"
+                );
                 assert_eq!(report.ec2_calls.describe, 1);
-                for name in ["web-1", "web-2", "office-weekdays", "bulk-00", "bulk-39", "build-agent", "typo-box"] {
+                for name in [
+                    "web-1",
+                    "web-2",
+                    "office-weekdays",
+                    "bulk-00",
+                    "bulk-39",
+                    "build-agent",
+                    "typo-box",
+                ] {
                     assert_eq!(state_of(&s, name), "running", "{name}");
                 }
-                for name in ["office-ams", "weekend-lab", "bad-hour", "paused", "ny-desk", "demo-box"] {
+                for name in [
+                    "office-ams",
+                    "weekend-lab",
+                    "bad-hour",
+                    "paused",
+                    "ny-desk",
+                    "demo-box",
+                ] {
                     assert_eq!(state_of(&s, name), "stopped", "{name}");
                 }
                 // one-off stop carried out and consumed
                 assert_eq!(tag_of(&s, "demo-box", "Schedule"), Some("#-08:00"));
                 // invalid values commented, with the reason
                 assert_eq!(tag_of(&s, "typo-box", "Schedule"), Some("#9to5"));
-                assert!(tag_of(&s, "typo-box", "ScheduleError").unwrap().contains("expected HH:MM-HH:MM"));
+                assert!(tag_of(&s, "typo-box", "ScheduleError")
+                    .unwrap()
+                    .contains("expected HH:MM-HH:MM"));
                 assert_eq!(tag_of(&s, "bad-hour", "Schedule"), Some("#25:00-08:00"));
-                assert!(tag_of(&s, "bad-hour", "ScheduleError").unwrap().contains("25:00"));
+                assert!(tag_of(&s, "bad-hour", "ScheduleError")
+                    .unwrap()
+                    .contains("25:00"));
                 assert_eq!(tag_of(&s, "paused", "Schedule"), Some("#08:00-19:15"));
                 assert_eq!(tag_of(&s, "paused", "ScheduleError"), None);
                 // three terminations due, at most two per run; prod-db is protected and survives
@@ -146,11 +194,23 @@ async fn scheduler_runs_the_sample_events_against_the_stand_in() {
                     .into_iter()
                     .filter(|n| tag_of(&s, n, "Schedule") == Some("-08:00T"))
                     .collect();
-                assert_eq!(held.len(), 1, "exactly one termination is held with its tag kept");
+                assert_eq!(
+                    held.len(),
+                    1,
+                    "exactly one termination is held with its tag kept"
+                );
             }
             "ec2-scheduler/02-monday-1920.json" => {
                 // window 08:00–19:20: the missed ticks in between are caught up
-                for name in ["web-1", "web-2", "office-weekdays", "bulk-00", "bulk-39", "early-bird", "evening-stop"] {
+                for name in [
+                    "web-1",
+                    "web-2",
+                    "office-weekdays",
+                    "bulk-00",
+                    "bulk-39",
+                    "early-bird",
+                    "evening-stop",
+                ] {
                     assert_eq!(state_of(&s, name), "stopped", "{name}");
                 }
                 for name in ["late-shift", "ny-desk", "build-agent"] {
@@ -161,7 +221,13 @@ async fn scheduler_runs_the_sample_events_against_the_stand_in() {
             }
             "ec2-scheduler/03-tuesday-0750.json" => {
                 // overnight: build-agent's 21:00 start and 07:45 stop both fall in the window; the latest wins
-                for name in ["build-agent", "late-shift", "ny-desk", "midnight-batch", "web-1"] {
+                for name in [
+                    "build-agent",
+                    "late-shift",
+                    "ny-desk",
+                    "midnight-batch",
+                    "web-1",
+                ] {
                     assert_eq!(state_of(&s, name), "stopped", "{name}");
                 }
                 for name in ["office-ams", "early-bird", "tokyo-desk"] {
@@ -179,11 +245,24 @@ async fn scheduler_runs_the_sample_events_against_the_stand_in() {
     assert!(messages.iter().all(|m| m.topic_arn == f.topic_arn));
     assert_eq!(messages[0].subject.as_deref(), Some("EC2 scheduler report"));
     let first = &messages[0].message;
-    assert!(first.contains("Instances with a Schedule tag: 60"), "{first}");
+    assert!(
+        first.contains("Instances with a Schedule tag: 60"),
+        "{first}"
+    );
     assert!(first.contains("Started 42"), "{first}");
     let web1 = &f.ids["web-1"];
-    assert!(first.lines().any(|l| l.starts_with(web1.as_str()) && l.contains("(web-1)") && l.contains(": start — done")), "{first}");
-    assert!(first.lines().any(|l| l.contains("(typo-box)") && l.contains("becomes \"#9to5\"")), "{first}");
+    assert!(
+        first.lines().any(|l| l.starts_with(web1.as_str())
+            && l.contains("(web-1)")
+            && l.contains(": start — done")),
+        "{first}"
+    );
+    assert!(
+        first
+            .lines()
+            .any(|l| l.contains("(typo-box)") && l.contains("becomes \"#9to5\"")),
+        "{first}"
+    );
     assert!(reports[0].instance_hours_saved_per_day > 40.0 * 12.75);
 }
 
@@ -193,17 +272,35 @@ async fn dry_run_changes_nothing_but_reports_the_plan() {
     let before = f.states().await;
     let (scheduler, notifier) = wire(&f.moto.sdk_config(), config(&f.topic_arn, true));
     let event = load_event("ec2-scheduler/01-monday-0800.json");
-    let report = handle(&scheduler, notifier.as_ref(), LambdaEvent::new(event, context_with_deadline(120)))
-        .await
-        .unwrap();
+    let report = handle(
+        &scheduler,
+        notifier.as_ref(),
+        LambdaEvent::new(event, context_with_deadline(120)),
+    )
+    .await
+    .unwrap();
     assert!(report.dry_run);
     assert_eq!(report.counts.start, 42);
-    assert_eq!(report.ec2_calls.change_state + report.ec2_calls.create_tags, 0);
-    assert_eq!(f.states().await, before, "a dry run must not change instances or tags");
-    assert_eq!(f.last_run().await, None, "a dry run must not advance the state table");
+    assert_eq!(
+        report.ec2_calls.change_state + report.ec2_calls.create_tags,
+        0
+    );
+    assert_eq!(
+        f.states().await,
+        before,
+        "a dry run must not change instances or tags"
+    );
+    assert_eq!(
+        f.last_run().await,
+        None,
+        "a dry run must not advance the state table"
+    );
     let messages = f.moto.sns_messages();
     assert_eq!(messages.len(), 1);
-    assert_eq!(messages[0].subject.as_deref(), Some("EC2 scheduler report (dry run)"));
+    assert_eq!(
+        messages[0].subject.as_deref(),
+        Some("EC2 scheduler report (dry run)")
+    );
     assert!(messages[0].message.contains("DRY RUN"));
     assert!(messages[0].message.contains(": start — planned"));
 }

@@ -1,6 +1,8 @@
 //! The example fleet, created in the local stand-in by the emulator tests and the demo.
 
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tag, TagSpecification};
 use std::collections::BTreeMap;
 
@@ -52,7 +54,10 @@ pub const EXAMPLE_FLEET: [SeedInstance; 20] = [
 ];
 
 /// Creates the instances (stopping those meant to be stopped) and returns name → instance id.
-pub async fn create_fleet(ec2: &aws_sdk_ec2::Client, fleet: &[SeedInstance]) -> BTreeMap<String, String> {
+pub async fn create_fleet(
+    ec2: &aws_sdk_ec2::Client,
+    fleet: &[SeedInstance],
+) -> BTreeMap<String, String> {
     let mut ids = BTreeMap::new();
     let mut to_stop = Vec::new();
     for spec in fleet {
@@ -70,8 +75,16 @@ pub async fn create_fleet(ec2: &aws_sdk_ec2::Client, fleet: &[SeedInstance]) -> 
             .tag_specifications(tags)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("run_instances: {}", aws_sdk_ec2::error::DisplayErrorContext(e)));
-        let id = out.instances()[0].instance_id().unwrap_or_default().to_owned();
+            .unwrap_or_else(|e| {
+                panic!(
+                    "run_instances: {}",
+                    aws_sdk_ec2::error::DisplayErrorContext(e)
+                )
+            });
+        let id = out.instances()[0]
+            .instance_id()
+            .unwrap_or_default()
+            .to_owned();
         if spec.termination_protected {
             ec2.modify_instance_attribute()
                 .instance_id(&id)
@@ -96,7 +109,9 @@ pub async fn create_fleet(ec2: &aws_sdk_ec2::Client, fleet: &[SeedInstance]) -> 
 }
 
 /// Current state and tags of every instance, by instance id.
-pub async fn instances(ec2: &aws_sdk_ec2::Client) -> BTreeMap<String, (String, BTreeMap<String, String>)> {
+pub async fn instances(
+    ec2: &aws_sdk_ec2::Client,
+) -> BTreeMap<String, (String, BTreeMap<String, String>)> {
     let mut out = BTreeMap::new();
     let mut pages = ec2.describe_instances().into_paginator().send();
     while let Some(page) = pages.next().await {
@@ -110,9 +125,17 @@ pub async fn instances(ec2: &aws_sdk_ec2::Client) -> BTreeMap<String, (String, B
             let tags = i
                 .tags()
                 .iter()
-                .map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned()))
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_owned(),
+                        t.value().unwrap_or_default().to_owned(),
+                    )
+                })
                 .collect();
-            out.insert(i.instance_id().unwrap_or_default().to_owned(), (state, tags));
+            out.insert(
+                i.instance_id().unwrap_or_default().to_owned(),
+                (state, tags),
+            );
         }
     }
     out
@@ -146,6 +169,7 @@ pub async fn create_state_table(ddb: &aws_sdk_dynamodb::Client, name: &str) {
 pub fn context_with_deadline(seconds: i64) -> lambda_runtime::Context {
     let mut context = lambda_runtime::Context::default();
     context.request_id = "local-test".to_owned();
-    context.deadline = (chrono::Utc::now() + chrono::Duration::seconds(seconds)).timestamp_millis() as u64;
+    context.deadline =
+        (chrono::Utc::now() + chrono::Duration::seconds(seconds)).timestamp_millis() as u64;
     context
 }

@@ -44,20 +44,27 @@ where
         .map(str::to_owned)
         .unwrap_or_else(|| DisplayErrorContext(&err).to_string());
     let kind = match (&err, code.as_str()) {
-        (SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_), _) => {
-            Ec2ErrorKind::Unavailable
-        }
+        (
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_),
+            _,
+        ) => Ec2ErrorKind::Unavailable,
         (_, "IncorrectInstanceState" | "IncorrectState") => Ec2ErrorKind::IncorrectState,
         (_, "OperationNotPermitted") => Ec2ErrorKind::Protected,
         (_, c) if c.starts_with("InvalidInstanceID") => Ec2ErrorKind::NotFound,
         (_, "UnauthorizedOperation" | "AccessDenied") => Ec2ErrorKind::Denied,
-        (_, "RequestLimitExceeded" | "Throttling" | "ThrottlingException") => Ec2ErrorKind::Throttled,
+        (_, "RequestLimitExceeded" | "Throttling" | "ThrottlingException") => {
+            Ec2ErrorKind::Throttled
+        }
         (_, "" | "InternalError" | "Unavailable" | "ServiceUnavailable" | "InternalFailure") => {
             Ec2ErrorKind::Unavailable
         }
         _ => Ec2ErrorKind::Other,
     };
-    let code = if code.is_empty() { "NoErrorCode".to_owned() } else { code };
+    let code = if code.is_empty() {
+        "NoErrorCode".to_owned()
+    } else {
+        code
+    };
     Ec2Error::new(kind, code, message)
 }
 
@@ -66,7 +73,12 @@ impl Ec2Port for AwsEc2 {
         let out = self
             .client
             .describe_instances()
-            .filters(Filter::builder().name("tag-key").values(SCHEDULE_TAG).build())
+            .filters(
+                Filter::builder()
+                    .name("tag-key")
+                    .values(SCHEDULE_TAG)
+                    .build(),
+            )
             .filters(
                 Filter::builder()
                     .name("instance-state-name")
@@ -102,7 +114,10 @@ impl Ec2Port for AwsEc2 {
             .collect();
         Ok(InstancePage {
             instances,
-            next_token: out.next_token().filter(|t| !t.is_empty()).map(str::to_owned),
+            next_token: out
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
         })
     }
 
@@ -188,7 +203,9 @@ impl StateStore for DynamoState {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| StateError(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string()))?;
+            .map_err(|e| {
+                StateError(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
+            })?;
         let Some(value) = out.item().and_then(|item| item.get(LAST_RUN)) else {
             return Ok(None);
         };
@@ -215,8 +232,15 @@ impl StateStore for DynamoState {
         match result {
             Ok(_) => Ok(()),
             // A later run already recorded a later time: keep it.
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
-            Err(e) => Err(StateError(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(StateError(
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
+            )),
         }
     }
 }

@@ -85,7 +85,9 @@ mod tests {
     fn missing_table_is_named() {
         let err = Config::from_vars(&[("DRY_RUN", "false")]).unwrap_err();
         assert_eq!(err.to_string(), "missing environment variable STATE_TABLE");
-        let err = Config::from_vars(&[("STATE_TABLE", "t"), ("SCHEDULE_RATE", "cron(0 8 * * ? *)")]).unwrap_err();
+        let err =
+            Config::from_vars(&[("STATE_TABLE", "t"), ("SCHEDULE_RATE", "cron(0 8 * * ? *)")])
+                .unwrap_err();
         assert!(err.to_string().contains("SCHEDULE_RATE"), "{err}");
     }
 }

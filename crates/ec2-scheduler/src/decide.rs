@@ -140,7 +140,12 @@ pub fn evaluate(tag: &str, state: Option<InstanceState>, window: Window) -> Verd
         hours_saved_per_day,
     };
     if schedule == Schedule::Ignored {
-        return verdict(Action::None, None, "commented out with #: ignored".into(), None);
+        return verdict(
+            Action::None,
+            None,
+            "commented out with #: ignored".into(),
+            None,
+        );
     }
     let Some((event, at)) = schedule.latest_due(window.last_run, window.now) else {
         return verdict(
@@ -172,7 +177,12 @@ pub fn evaluate(tag: &str, state: Option<InstanceState>, window: Window) -> Verd
         Action::None => false,
     };
     if applies {
-        verdict(wanted, rewrite, format!("{due}; instance is {state}"), Some(at))
+        verdict(
+            wanted,
+            rewrite,
+            format!("{due}; instance is {state}"),
+            Some(at),
+        )
     } else {
         verdict(
             Action::None,
@@ -221,7 +231,11 @@ mod tests {
 
     #[test]
     fn invalid_values_are_commented_with_a_reason() {
-        let v = evaluate("9to5", Some(Running), window("2026-11-23T07:55:00Z", "2026-11-23T08:05:00Z"));
+        let v = evaluate(
+            "9to5",
+            Some(Running),
+            window("2026-11-23T07:55:00Z", "2026-11-23T08:05:00Z"),
+        );
         assert!(!v.valid);
         assert_eq!(v.action, Action::None);
         assert_eq!(v.rewrite_tag.as_deref(), Some("#9to5"));
@@ -235,7 +249,10 @@ mod tests {
     fn due_one_offs_are_consumed_even_when_moot() {
         let w = window("2026-11-23T19:10:00Z", "2026-11-23T19:20:00Z");
         let moot = evaluate("-19:15", Some(Stopped), w);
-        assert_eq!((moot.action, moot.rewrite_tag.as_deref()), (Action::None, Some("#-19:15")));
+        assert_eq!(
+            (moot.action, moot.rewrite_tag.as_deref()),
+            (Action::None, Some("#-19:15"))
+        );
         let not_yet = evaluate("-20:00", Some(Running), w);
         assert_eq!((not_yet.action, not_yet.rewrite_tag), (Action::None, None));
         let periodic = evaluate("08:00-19:15", Some(Running), w);
@@ -245,7 +262,11 @@ mod tests {
     #[test]
     fn rewrites_stay_within_the_tag_limit() {
         let long = "x".repeat(MAX_TAG_VALUE_CHARS);
-        let v = evaluate(&long, None, window("2026-11-23T19:10:00Z", "2026-11-23T19:20:00Z"));
+        let v = evaluate(
+            &long,
+            None,
+            window("2026-11-23T19:10:00Z", "2026-11-23T19:20:00Z"),
+        );
         assert_eq!(v.rewrite_tag.unwrap().chars().count(), MAX_TAG_VALUE_CHARS);
         assert!(v.error_tag.unwrap().chars().count() <= MAX_TAG_VALUE_CHARS);
     }

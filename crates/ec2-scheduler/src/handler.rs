@@ -8,31 +8,42 @@ use serde_json::Value;
 
 use crate::aws::{AwsEc2, DynamoState};
 use crate::config::Config;
+use crate::ports::{Ec2Port, StateStore};
 use crate::run::{RunReport, Scheduler};
 use fleet_core::{Clock, HandlerError, Notifier, SnsNotifier, SystemClock};
-use crate::ports::{Ec2Port, StateStore};
 
-/// SDK clients and adapters, built once per container.
-pub fn wire(sdk: &SdkConfig, config: Config) -> (Scheduler<AwsEc2, DynamoState, SystemClock>, Option<SnsNotifier>) {
+/// The EC2 adapter. EC2 throttles with RequestLimitExceeded: the SDK backs off (exponential,
+/// jittered) before the error reaches the scheduler.
+pub fn ec2_adapter(sdk: &SdkConfig) -> AwsEc2 {
     use aws_sdk_ec2::config::retry::RetryConfig;
-    // EC2 throttles with RequestLimitExceeded: let the SDK back off (exponential, jittered) first.
     let ec2_config = aws_sdk_ec2::config::Builder::from(sdk)
         .retry_config(RetryConfig::standard().with_max_attempts(5))
         .build();
+    AwsEc2::new(aws_sdk_ec2::Client::from_conf(ec2_config))
+}
+
+pub fn state_adapter(sdk: &SdkConfig, table: impl Into<String>) -> DynamoState {
+    DynamoState::new(aws_sdk_dynamodb::Client::new(sdk), table)
+}
+
+/// SDK clients and adapters, built once per container.
+pub fn wire(
+    sdk: &SdkConfig,
+    config: Config,
+) -> (
+    Scheduler<AwsEc2, DynamoState, SystemClock>,
+    Option<SnsNotifier>,
+) {
     let scheduler = Scheduler {
-        ec2: AwsEc2::new(aws_sdk_ec2::Client::from_conf(ec2_config)),
-        state: DynamoState::new(aws_sdk_dynamodb::Client::new(sdk), config.state_table),
+        ec2: ec2_adapter(sdk),
+        state: state_adapter(sdk, config.state_table),
         clock: SystemClock,
         settings: config.settings,
     };
     let notifier = config
         .report_topic_arn
-        .map(|arn| SnsNotifier::new(aws_sdk_sns_client(sdk), arn));
+        .map(|arn| SnsNotifier::new(fleet_core::notify::SnsClient::new(sdk), arn));
     (scheduler, notifier)
-}
-
-fn aws_sdk_sns_client(sdk: &SdkConfig) -> fleet_core::notify::SnsClient {
-    fleet_core::notify::SnsClient::new(sdk)
 }
 
 /// The scheduled instant: the event's `time` (so catch-up windows are exact), and Lambda's

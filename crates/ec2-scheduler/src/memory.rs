@@ -25,7 +25,10 @@ impl FakeInstance {
         Self {
             id: id.into(),
             state,
-            tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             termination_protected: false,
         }
     }
@@ -77,7 +80,11 @@ impl InMemoryEc2 {
     fn take_throttle(inner: &mut Inner) -> Result<(), Ec2Error> {
         if inner.throttle_writes > 0 {
             inner.throttle_writes -= 1;
-            return Err(Ec2Error::new(Ec2ErrorKind::Throttled, "RequestLimitExceeded", "Request limit exceeded."));
+            return Err(Ec2Error::new(
+                Ec2ErrorKind::Throttled,
+                "RequestLimitExceeded",
+                "Request limit exceeded.",
+            ));
         }
         Ok(())
     }
@@ -90,7 +97,11 @@ impl Ec2Port for InMemoryEc2 {
         let skip = match next_token {
             None => 0,
             Some(t) => t.parse::<usize>().map_err(|_| {
-                Ec2Error::new(Ec2ErrorKind::Other, "InvalidParameterValue", "bad NextToken")
+                Ec2Error::new(
+                    Ec2ErrorKind::Other,
+                    "InvalidParameterValue",
+                    "bad NextToken",
+                )
             })?,
         };
         let matching: Vec<&FakeInstance> = inner
@@ -125,13 +136,19 @@ impl Ec2Port for InMemoryEc2 {
         let mut next_states = Vec::with_capacity(ids.len());
         for id in ids {
             let instance = inner.instances.get(id).ok_or_else(|| {
-                Ec2Error::new(Ec2ErrorKind::NotFound, "InvalidInstanceID.NotFound", format!("The instance ID '{id}' does not exist"))
+                Ec2Error::new(
+                    Ec2ErrorKind::NotFound,
+                    "InvalidInstanceID.NotFound",
+                    format!("The instance ID '{id}' does not exist"),
+                )
             })?;
             let incorrect = || {
                 Ec2Error::new(
                     Ec2ErrorKind::IncorrectState,
                     "IncorrectInstanceState",
-                    format!("The instance '{id}' is not in a state from which it can be {change:?}ed."),
+                    format!(
+                        "The instance '{id}' is not in a state from which it can be {change:?}ed."
+                    ),
                 )
             };
             let next = match (change, instance.state) {

@@ -51,7 +51,9 @@ pub enum Outcome {
     Planned,
     Done,
     /// Termination or stop protection refused the change: reported, not fatal.
-    Protected { message: String },
+    Protected {
+        message: String,
+    },
     Failed {
         code: String,
         message: String,
@@ -81,7 +83,9 @@ pub struct DecisionRecord {
 impl DecisionRecord {
     /// Worth a line in the report and an INFO log: anything other than "nothing to do".
     pub fn is_notable(&self) -> bool {
-        self.action != Action::None || self.rewrite_tag.is_some() || self.outcome != Outcome::Unchanged
+        self.action != Action::None
+            || self.rewrite_tag.is_some()
+            || self.outcome != Outcome::Unchanged
     }
 }
 
@@ -128,9 +132,15 @@ pub struct CallCounts {
 impl RunReport {
     /// Some change failed for a reason that another run may not hit (throttling, 5xx).
     pub fn has_transient_failures(&self) -> bool {
-        self.actions
-            .iter()
-            .any(|r| matches!(r.outcome, Outcome::Failed { transient: true, .. }))
+        self.actions.iter().any(|r| {
+            matches!(
+                r.outcome,
+                Outcome::Failed {
+                    transient: true,
+                    ..
+                }
+            )
+        })
     }
 
     /// Anything an operator would want to hear about.
@@ -156,7 +166,11 @@ impl RunReport {
         let mut out = format!(
             "EC2 scheduler run at {}{}\nWindow: after {} up to {}\n",
             ts(self.window.now),
-            if self.dry_run { " — DRY RUN, nothing was changed" } else { "" },
+            if self.dry_run {
+                " — DRY RUN, nothing was changed"
+            } else {
+                ""
+            },
             ts(self.window.last_run),
             ts(self.window.now),
         );
@@ -302,12 +316,20 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
         if stopped_early.is_none() {
             self.hold_excess_terminations(&mut records);
             if self.settings.dry_run {
-                for r in records.iter_mut().filter(|r| r.is_notable() && r.outcome == Outcome::Unchanged) {
+                for r in records
+                    .iter_mut()
+                    .filter(|r| r.is_notable() && r.outcome == Outcome::Unchanged)
+                {
                     r.outcome = Outcome::Planned;
                 }
             } else {
-                for change in [StateChange::Stop, StateChange::Start, StateChange::Terminate] {
-                    self.change_states(change, &mut records, &deadline, &mut calls).await;
+                for change in [
+                    StateChange::Stop,
+                    StateChange::Start,
+                    StateChange::Terminate,
+                ] {
+                    self.change_states(change, &mut records, &deadline, &mut calls)
+                        .await;
                 }
                 self.rewrite_tags(&mut records, &deadline, &mut calls).await;
             }
@@ -317,7 +339,14 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
         }
 
         records.iter().for_each(log_decision);
-        let mut report = summarise(window, records, hours_saved, stopped_early, self.settings.dry_run, calls);
+        let mut report = summarise(
+            window,
+            records,
+            hours_saved,
+            stopped_early,
+            self.settings.dry_run,
+            calls,
+        );
         if !self.settings.report_unchanged {
             report.actions.retain(DecisionRecord::is_notable);
         }
@@ -373,10 +402,15 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
                 }
                 continue;
             }
-            let ids: Vec<String> = batch.iter().map(|&i| records[i].instance_id.clone()).collect();
+            let ids: Vec<String> = batch
+                .iter()
+                .map(|&i| records[i].instance_id.clone())
+                .collect();
             calls.change_state += 1;
             match self.ec2.change_state(change, &ids).await {
-                Ok(()) => batch.iter().for_each(|&i| records[i].outcome = Outcome::Done),
+                Ok(()) => batch
+                    .iter()
+                    .for_each(|&i| records[i].outcome = Outcome::Done),
                 Err(e) if e.kind.is_transient() || batch.len() == 1 => {
                     batch.iter().for_each(|&i| records[i].outcome = failure(&e));
                 }
@@ -388,7 +422,11 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
                             continue;
                         }
                         calls.change_state += 1;
-                        records[i].outcome = match self.ec2.change_state(change, std::slice::from_ref(id)).await {
+                        records[i].outcome = match self
+                            .ec2
+                            .change_state(change, std::slice::from_ref(id))
+                            .await
+                        {
                             Ok(()) => Outcome::Done,
                             Err(e) => failure(&e),
                         };
@@ -421,10 +459,15 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
                 let written = if deadline.reached() {
                     Err(Outcome::NotAttempted)
                 } else {
-                    let ids: Vec<String> =
-                        batch.iter().map(|&i| records[i].instance_id.clone()).collect();
+                    let ids: Vec<String> = batch
+                        .iter()
+                        .map(|&i| records[i].instance_id.clone())
+                        .collect();
                     calls.create_tags += 1;
-                    self.ec2.create_tags(&ids, &tags).await.map_err(|e| failure(&e))
+                    self.ec2
+                        .create_tags(&ids, &tags)
+                        .await
+                        .map_err(|e| failure(&e))
                 };
                 for &i in batch {
                     let r = &mut records[i];
@@ -448,7 +491,12 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
 fn consumes_tag(outcome: &Outcome) -> bool {
     !matches!(
         outcome,
-        Outcome::Failed { transient: true, .. } | Outcome::Held | Outcome::NotAttempted | Outcome::Planned
+        Outcome::Failed {
+            transient: true,
+            ..
+        } | Outcome::Held
+            | Outcome::NotAttempted
+            | Outcome::Planned
     )
 }
 

@@ -14,7 +14,9 @@
 //! same distance after the gap, as if the clock had not jumped (02:30 → 03:30 CEST); a local time
 //! that occurs twice (fall-back overlap) fires once, at its first occurrence.
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, Offset, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, Offset, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 use std::fmt;
 
@@ -225,7 +227,10 @@ fn parse_days(text: &str) -> Result<DaySet, ParseError> {
         let bad = || ParseError::BadDay(quote(part));
         match part.split_once('-') {
             Some((from, to)) => {
-                let (from, to) = (parse_day(from).ok_or_else(bad)?, parse_day(to).ok_or_else(bad)?);
+                let (from, to) = (
+                    parse_day(from).ok_or_else(bad)?,
+                    parse_day(to).ok_or_else(bad)?,
+                );
                 let mut day = from;
                 loop {
                     set |= 1 << day;
@@ -296,11 +301,19 @@ impl Schedule {
                         continue;
                     }
                     consider(local_instant(zone, day, p.start), Event::Start);
-                    let stop_day = if p.start > p.stop { day + Duration::days(1) } else { day };
+                    let stop_day = if p.start > p.stop {
+                        day + Duration::days(1)
+                    } else {
+                        day
+                    };
                     consider(local_instant(zone, stop_day, p.stop), Event::Stop);
                 }
                 Schedule::Once(o) => {
-                    let event = if o.terminate { Event::Terminate } else { Event::Stop };
+                    let event = if o.terminate {
+                        Event::Terminate
+                    } else {
+                        Event::Stop
+                    };
                     consider(local_instant(zone, day, o.at), event);
                 }
                 Schedule::Ignored => {}
@@ -354,16 +367,69 @@ mod tests {
     fn grammar_table() {
         let amsterdam: Tz = "Europe/Amsterdam".parse().unwrap();
         let cases: &[(&str, Result<Schedule, ParseError>)] = &[
-            ("08:00-19:15", Ok(Schedule::Daily(Period { days: None, start: t(8, 0), stop: t(19, 15), zone: Tz::UTC }))),
-            ("  21:00-07:45  ", Ok(Schedule::Daily(Period { days: None, start: t(21, 0), stop: t(7, 45), zone: Tz::UTC }))),
-            ("8:00-9:30", Ok(Schedule::Daily(Period { days: None, start: t(8, 0), stop: t(9, 30), zone: Tz::UTC }))),
-            ("-18:30", Ok(Schedule::Once(OneOff { at: t(18, 30), terminate: false, zone: Tz::UTC }))),
-            ("-18:30T", Ok(Schedule::Once(OneOff { at: t(18, 30), terminate: true, zone: Tz::UTC }))),
-            ("-00:00 Europe/Amsterdam", Ok(Schedule::Once(OneOff { at: t(0, 0), terminate: false, zone: amsterdam }))),
+            (
+                "08:00-19:15",
+                Ok(Schedule::Daily(Period {
+                    days: None,
+                    start: t(8, 0),
+                    stop: t(19, 15),
+                    zone: Tz::UTC,
+                })),
+            ),
+            (
+                "  21:00-07:45  ",
+                Ok(Schedule::Daily(Period {
+                    days: None,
+                    start: t(21, 0),
+                    stop: t(7, 45),
+                    zone: Tz::UTC,
+                })),
+            ),
+            (
+                "8:00-9:30",
+                Ok(Schedule::Daily(Period {
+                    days: None,
+                    start: t(8, 0),
+                    stop: t(9, 30),
+                    zone: Tz::UTC,
+                })),
+            ),
+            (
+                "-18:30",
+                Ok(Schedule::Once(OneOff {
+                    at: t(18, 30),
+                    terminate: false,
+                    zone: Tz::UTC,
+                })),
+            ),
+            (
+                "-18:30T",
+                Ok(Schedule::Once(OneOff {
+                    at: t(18, 30),
+                    terminate: true,
+                    zone: Tz::UTC,
+                })),
+            ),
+            (
+                "-00:00 Europe/Amsterdam",
+                Ok(Schedule::Once(OneOff {
+                    at: t(0, 0),
+                    terminate: false,
+                    zone: amsterdam,
+                })),
+            ),
             ("#08:00-19:15", Ok(Schedule::Ignored)),
             ("# anything at all", Ok(Schedule::Ignored)),
             ("  #-18:30T", Ok(Schedule::Ignored)),
-            ("08:00-19:15 Europe/Amsterdam", Ok(Schedule::Daily(Period { days: None, start: t(8, 0), stop: t(19, 15), zone: amsterdam }))),
+            (
+                "08:00-19:15 Europe/Amsterdam",
+                Ok(Schedule::Daily(Period {
+                    days: None,
+                    start: t(8, 0),
+                    stop: t(19, 15),
+                    zone: amsterdam,
+                })),
+            ),
             ("", Err(ParseError::Empty)),
             ("   ", Err(ParseError::Empty)),
             ("always", Err(ParseError::NoPeriod("always".into()))),
@@ -372,15 +438,33 @@ mod tests {
             ("08:60-09:00", Err(ParseError::BadTime("08:60".into()))),
             ("08:0-09:00", Err(ParseError::BadTime("08:0".into()))),
             ("123:00-09:00", Err(ParseError::BadTime("123:00".into()))),
-            ("+8:00-09:00", Err(ParseError::NoPeriod("+8:00-09:00".into()))),
-            ("08:00-08:00", Err(ParseError::SameStartStop("08:00-08:00".into()))),
+            (
+                "+8:00-09:00",
+                Err(ParseError::NoPeriod("+8:00-09:00".into())),
+            ),
+            (
+                "08:00-08:00",
+                Err(ParseError::SameStartStop("08:00-08:00".into())),
+            ),
             ("-25:00", Err(ParseError::BadTime("25:00".into()))),
             ("-18:30X", Err(ParseError::BadTime("18:30X".into()))),
-            ("08:00-19:15 Mars/Olympus", Err(ParseError::BadZone("Mars/Olympus".into()))),
-            ("Funday 08:00-19:15", Err(ParseError::BadDay("Funday".into()))),
+            (
+                "08:00-19:15 Mars/Olympus",
+                Err(ParseError::BadZone("Mars/Olympus".into())),
+            ),
+            (
+                "Funday 08:00-19:15",
+                Err(ParseError::BadDay("Funday".into())),
+            ),
             ("Mon-Fri -18:00", Err(ParseError::DaysOnOneOff)),
-            ("Mon-Fri 08:00-19:15 UTC extra", Err(ParseError::Trailing("extra".into()))),
-            ("08:00-19:15 UTC extra", Err(ParseError::Trailing("extra".into()))),
+            (
+                "Mon-Fri 08:00-19:15 UTC extra",
+                Err(ParseError::Trailing("extra".into())),
+            ),
+            (
+                "08:00-19:15 UTC extra",
+                Err(ParseError::Trailing("extra".into())),
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(&parse(input), expected, "input {input:?}");
@@ -407,52 +491,214 @@ mod tests {
         assert_eq!(days("Mon,Wed-Thu 10:00-12:00").len(), 3);
     }
 
-    /// (tag, last_run, now, expected)
+    /// (tag, last_run, now, expected event and instant)
+    type DueCase = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<(Event, &'static str)>,
+    );
+
     #[test]
     fn due_table() {
-        let cases: &[(&str, &str, &str, Option<(Event, &str)>)] = &[
+        let cases: &[DueCase] = &[
             // plain day schedule
-            ("08:00-19:15", "2026-11-23T07:50:00Z", "2026-11-23T08:00:00Z", Some((Event::Start, "2026-11-23T08:00:00Z"))),
-            ("08:00-19:15", "2026-11-23T08:00:00Z", "2026-11-23T08:10:00Z", None), // t == last_run is not due again
-            ("08:00-19:15", "2026-11-23T19:10:00Z", "2026-11-23T19:20:00Z", Some((Event::Stop, "2026-11-23T19:15:00Z"))),
-            ("08:00-19:15", "2026-11-23T12:00:00Z", "2026-11-23T12:10:00Z", None),
+            (
+                "08:00-19:15",
+                "2026-11-23T07:50:00Z",
+                "2026-11-23T08:00:00Z",
+                Some((Event::Start, "2026-11-23T08:00:00Z")),
+            ),
+            (
+                "08:00-19:15",
+                "2026-11-23T08:00:00Z",
+                "2026-11-23T08:10:00Z",
+                None,
+            ), // t == last_run is not due again
+            (
+                "08:00-19:15",
+                "2026-11-23T19:10:00Z",
+                "2026-11-23T19:20:00Z",
+                Some((Event::Stop, "2026-11-23T19:15:00Z")),
+            ),
+            (
+                "08:00-19:15",
+                "2026-11-23T12:00:00Z",
+                "2026-11-23T12:10:00Z",
+                None,
+            ),
             // missed ticks: the latest instant in the window wins
-            ("08:00-19:15", "2026-11-23T07:00:00Z", "2026-11-23T20:00:00Z", Some((Event::Stop, "2026-11-23T19:15:00Z"))),
-            ("08:00-19:15", "2026-11-22T20:00:00Z", "2026-11-23T09:00:00Z", Some((Event::Start, "2026-11-23T08:00:00Z"))),
-            ("08:00-19:15", "2026-11-01T00:00:00Z", "2026-11-23T09:00:00Z", Some((Event::Start, "2026-11-23T08:00:00Z"))),
+            (
+                "08:00-19:15",
+                "2026-11-23T07:00:00Z",
+                "2026-11-23T20:00:00Z",
+                Some((Event::Stop, "2026-11-23T19:15:00Z")),
+            ),
+            (
+                "08:00-19:15",
+                "2026-11-22T20:00:00Z",
+                "2026-11-23T09:00:00Z",
+                Some((Event::Start, "2026-11-23T08:00:00Z")),
+            ),
+            (
+                "08:00-19:15",
+                "2026-11-01T00:00:00Z",
+                "2026-11-23T09:00:00Z",
+                Some((Event::Start, "2026-11-23T08:00:00Z")),
+            ),
             // overnight: the stop is on the next day
-            ("21:00-07:45", "2026-11-23T20:55:00Z", "2026-11-23T21:05:00Z", Some((Event::Start, "2026-11-23T21:00:00Z"))),
-            ("21:00-07:45", "2026-11-24T07:40:00Z", "2026-11-24T07:50:00Z", Some((Event::Stop, "2026-11-24T07:45:00Z"))),
+            (
+                "21:00-07:45",
+                "2026-11-23T20:55:00Z",
+                "2026-11-23T21:05:00Z",
+                Some((Event::Start, "2026-11-23T21:00:00Z")),
+            ),
+            (
+                "21:00-07:45",
+                "2026-11-24T07:40:00Z",
+                "2026-11-24T07:50:00Z",
+                Some((Event::Stop, "2026-11-24T07:45:00Z")),
+            ),
             // midnight
-            ("00:00-06:00", "2026-11-23T23:55:00Z", "2026-11-24T00:00:00Z", Some((Event::Start, "2026-11-24T00:00:00Z"))),
-            ("18:00-00:00", "2026-11-23T23:55:00Z", "2026-11-24T00:05:00Z", Some((Event::Stop, "2026-11-24T00:00:00Z"))),
+            (
+                "00:00-06:00",
+                "2026-11-23T23:55:00Z",
+                "2026-11-24T00:00:00Z",
+                Some((Event::Start, "2026-11-24T00:00:00Z")),
+            ),
+            (
+                "18:00-00:00",
+                "2026-11-23T23:55:00Z",
+                "2026-11-24T00:05:00Z",
+                Some((Event::Stop, "2026-11-24T00:00:00Z")),
+            ),
             // day sets: the day is the day the period starts
-            ("Mon-Fri 08:00-19:15", "2026-11-21T07:55:00Z", "2026-11-21T08:05:00Z", None), // Saturday
-            ("Mon-Fri 08:00-19:15", "2026-11-23T07:55:00Z", "2026-11-23T08:05:00Z", Some((Event::Start, "2026-11-23T08:00:00Z"))),
-            ("Fri 22:00-02:00", "2026-11-28T01:55:00Z", "2026-11-28T02:05:00Z", Some((Event::Stop, "2026-11-28T02:00:00Z"))), // Saturday morning stop of Friday's period
-            ("Sat 22:00-02:00", "2026-11-28T01:55:00Z", "2026-11-28T02:05:00Z", None),
-            ("Sat,Sun 10:00-12:00", "2026-11-22T11:55:00Z", "2026-11-22T12:05:00Z", Some((Event::Stop, "2026-11-22T12:00:00Z"))),
+            (
+                "Mon-Fri 08:00-19:15",
+                "2026-11-21T07:55:00Z",
+                "2026-11-21T08:05:00Z",
+                None,
+            ), // Saturday
+            (
+                "Mon-Fri 08:00-19:15",
+                "2026-11-23T07:55:00Z",
+                "2026-11-23T08:05:00Z",
+                Some((Event::Start, "2026-11-23T08:00:00Z")),
+            ),
+            (
+                "Fri 22:00-02:00",
+                "2026-11-28T01:55:00Z",
+                "2026-11-28T02:05:00Z",
+                Some((Event::Stop, "2026-11-28T02:00:00Z")),
+            ), // Saturday morning stop of Friday's period
+            (
+                "Sat 22:00-02:00",
+                "2026-11-28T01:55:00Z",
+                "2026-11-28T02:05:00Z",
+                None,
+            ),
+            (
+                "Sat,Sun 10:00-12:00",
+                "2026-11-22T11:55:00Z",
+                "2026-11-22T12:05:00Z",
+                Some((Event::Stop, "2026-11-22T12:00:00Z")),
+            ),
             // zones: 08:00 in Amsterdam is 07:00 UTC in winter, 06:00 UTC in summer
-            ("08:00-19:15 Europe/Amsterdam", "2026-11-23T06:55:00Z", "2026-11-23T07:00:00Z", Some((Event::Start, "2026-11-23T07:00:00Z"))),
-            ("08:00-19:15 Europe/Amsterdam", "2026-07-01T05:55:00Z", "2026-07-01T06:00:00Z", Some((Event::Start, "2026-07-01T06:00:00Z"))),
-            ("Mon 00:30-01:00 Asia/Tokyo", "2026-11-22T15:25:00Z", "2026-11-22T15:35:00Z", Some((Event::Start, "2026-11-22T15:30:00Z"))), // Monday in Tokyo, Sunday in UTC
+            (
+                "08:00-19:15 Europe/Amsterdam",
+                "2026-11-23T06:55:00Z",
+                "2026-11-23T07:00:00Z",
+                Some((Event::Start, "2026-11-23T07:00:00Z")),
+            ),
+            (
+                "08:00-19:15 Europe/Amsterdam",
+                "2026-07-01T05:55:00Z",
+                "2026-07-01T06:00:00Z",
+                Some((Event::Start, "2026-07-01T06:00:00Z")),
+            ),
+            (
+                "Mon 00:30-01:00 Asia/Tokyo",
+                "2026-11-22T15:25:00Z",
+                "2026-11-22T15:35:00Z",
+                Some((Event::Start, "2026-11-22T15:30:00Z")),
+            ), // Monday in Tokyo, Sunday in UTC
             // DST gap (Amsterdam 2026-03-29 02:00 → 03:00): 02:30 fires at 03:30 CEST = 01:30 UTC
-            ("02:30-05:00 Europe/Amsterdam", "2026-03-29T01:25:00Z", "2026-03-29T01:35:00Z", Some((Event::Start, "2026-03-29T01:30:00Z"))),
+            (
+                "02:30-05:00 Europe/Amsterdam",
+                "2026-03-29T01:25:00Z",
+                "2026-03-29T01:35:00Z",
+                Some((Event::Start, "2026-03-29T01:30:00Z")),
+            ),
             // DST overlap (Amsterdam 2026-10-25 03:00 → 02:00): 02:30 fires once, at the first occurrence (00:30 UTC)
-            ("02:30-05:00 Europe/Amsterdam", "2026-10-25T00:25:00Z", "2026-10-25T00:35:00Z", Some((Event::Start, "2026-10-25T00:30:00Z"))),
-            ("02:30-05:00 Europe/Amsterdam", "2026-10-25T01:25:00Z", "2026-10-25T01:35:00Z", None),
+            (
+                "02:30-05:00 Europe/Amsterdam",
+                "2026-10-25T00:25:00Z",
+                "2026-10-25T00:35:00Z",
+                Some((Event::Start, "2026-10-25T00:30:00Z")),
+            ),
+            (
+                "02:30-05:00 Europe/Amsterdam",
+                "2026-10-25T01:25:00Z",
+                "2026-10-25T01:35:00Z",
+                None,
+            ),
             // New York gap and overlap
-            ("02:30-09:00 America/New_York", "2026-03-08T07:25:00Z", "2026-03-08T07:35:00Z", Some((Event::Start, "2026-03-08T07:30:00Z"))),
-            ("01:30-09:00 America/New_York", "2026-11-01T05:25:00Z", "2026-11-01T05:35:00Z", Some((Event::Start, "2026-11-01T05:30:00Z"))),
-            ("01:30-09:00 America/New_York", "2026-11-01T06:25:00Z", "2026-11-01T06:35:00Z", None),
+            (
+                "02:30-09:00 America/New_York",
+                "2026-03-08T07:25:00Z",
+                "2026-03-08T07:35:00Z",
+                Some((Event::Start, "2026-03-08T07:30:00Z")),
+            ),
+            (
+                "01:30-09:00 America/New_York",
+                "2026-11-01T05:25:00Z",
+                "2026-11-01T05:35:00Z",
+                Some((Event::Start, "2026-11-01T05:30:00Z")),
+            ),
+            (
+                "01:30-09:00 America/New_York",
+                "2026-11-01T06:25:00Z",
+                "2026-11-01T06:35:00Z",
+                None,
+            ),
             // one-offs
-            ("-18:30", "2026-11-23T18:25:00Z", "2026-11-23T18:30:00Z", Some((Event::Stop, "2026-11-23T18:30:00Z"))), // t == now is due
-            ("-18:30T", "2026-11-23T18:25:00Z", "2026-11-23T18:35:00Z", Some((Event::Terminate, "2026-11-23T18:30:00Z"))),
-            ("-18:30", "2026-11-23T18:30:00Z", "2026-11-23T18:40:00Z", None),
-            ("-23:55", "2026-11-23T23:50:00Z", "2026-11-24T00:05:00Z", Some((Event::Stop, "2026-11-23T23:55:00Z"))), // caught up across midnight
+            (
+                "-18:30",
+                "2026-11-23T18:25:00Z",
+                "2026-11-23T18:30:00Z",
+                Some((Event::Stop, "2026-11-23T18:30:00Z")),
+            ), // t == now is due
+            (
+                "-18:30T",
+                "2026-11-23T18:25:00Z",
+                "2026-11-23T18:35:00Z",
+                Some((Event::Terminate, "2026-11-23T18:30:00Z")),
+            ),
+            (
+                "-18:30",
+                "2026-11-23T18:30:00Z",
+                "2026-11-23T18:40:00Z",
+                None,
+            ),
+            (
+                "-23:55",
+                "2026-11-23T23:50:00Z",
+                "2026-11-24T00:05:00Z",
+                Some((Event::Stop, "2026-11-23T23:55:00Z")),
+            ), // caught up across midnight
             // ignored, and an empty window
-            ("#08:00-19:15", "2026-11-23T07:50:00Z", "2026-11-23T08:00:00Z", None),
-            ("08:00-19:15", "2026-11-23T08:05:00Z", "2026-11-23T08:00:00Z", None),
+            (
+                "#08:00-19:15",
+                "2026-11-23T07:50:00Z",
+                "2026-11-23T08:00:00Z",
+                None,
+            ),
+            (
+                "08:00-19:15",
+                "2026-11-23T08:05:00Z",
+                "2026-11-23T08:00:00Z",
+                None,
+            ),
         ];
         for (tag, last_run, now, expected) in cases {
             let schedule = parse(tag).unwrap();

@@ -1,0 +1,99 @@
+//! `fleet`: the operator's command line. Every rule comes from the functions' libraries.
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use ec2_scheduler::memory::MemoryState;
+use ec2_scheduler::ports::{Ec2Port, StateStore};
+use ec2_scheduler::{evaluate, InstanceState, RunReport, Scheduler, Settings, Window};
+use fleet_core::FixedClock;
+
+/// `fleet schedule explain`: one JSON object.
+pub fn explain(
+    tag: &str,
+    at: DateTime<Utc>,
+    last_run: Option<DateTime<Utc>>,
+    state: Option<InstanceState>,
+) -> serde_json::Value {
+    let window = Window {
+        last_run: last_run.unwrap_or(at - Duration::minutes(10)),
+        now: at,
+    };
+    let verdict = evaluate(tag, state, window);
+    serde_json::json!({
+        "valid": verdict.valid,
+        "action": verdict.action,
+        "rewrite_tag": verdict.rewrite_tag,
+        "reason": verdict.reason,
+    })
+}
+
+/// `fleet schedule plan`: the real run, as a dry run that lists every instance.
+pub async fn plan<E: Ec2Port, S: StateStore>(
+    ec2: E,
+    state: S,
+    at: DateTime<Utc>,
+) -> Result<RunReport, String> {
+    let scheduler = Scheduler {
+        ec2,
+        state,
+        clock: FixedClock::at(at),
+        settings: Settings {
+            dry_run: true,
+            report_unchanged: true,
+            ..Settings::default()
+        },
+    };
+    scheduler.run(at, None).await.map_err(|e| e.to_string())
+}
+
+/// A state store that only knows the given last run (used without `--state-table`).
+pub fn fixed_last_run(at: DateTime<Utc>, last_run: Option<DateTime<Utc>>) -> MemoryState {
+    MemoryState::with_last_run(Some(last_run.unwrap_or(at - Duration::minutes(10))))
+}
+
+/// The plan as a readable table.
+pub fn render_plan(report: &RunReport) -> String {
+    let ts = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut rows = vec![[
+        "INSTANCE".to_owned(),
+        "NAME".to_owned(),
+        "STATE".to_owned(),
+        "SCHEDULE".to_owned(),
+        "ACTION".to_owned(),
+        "WHY".to_owned(),
+    ]];
+    for r in &report.actions {
+        let mut why = r.reason.clone();
+        if let Some(tag) = &r.rewrite_tag {
+            why.push_str(&format!("; tag becomes {tag:?}"));
+        }
+        rows.push([
+            r.instance_id.clone(),
+            r.name.clone().unwrap_or_default(),
+            r.state.to_string(),
+            r.schedule.clone(),
+            r.action.to_string(),
+            why,
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = format!(
+        "Plan for {} (window after {}), read-only: nothing is changed\n\n",
+        ts(report.window.now),
+        ts(report.window.last_run)
+    );
+    for row in &rows {
+        for (c, width) in widths.iter().enumerate() {
+            out.push_str(&format!("{:<width$}  ", row[c], width = width));
+        }
+        out.push_str(&row[5]);
+        out.push('\n');
+    }
+    let c = &report.counts;
+    out.push_str(&format!(
+        "\n{} instances: start {}, stop {}, terminate {}, tag rewrites {}, held {}; {:.1} instance-hours saved per day\n",
+        report.instances_seen, c.start, c.stop, c.terminate, c.tags_rewritten, c.held, report.instance_hours_saved_per_day
+    ));
+    out
+}

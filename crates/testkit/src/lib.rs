@@ -41,7 +41,11 @@ pub fn event_files(dir: &str) -> Vec<String> {
         .unwrap_or_else(|e| panic!("listing events/{dir}: {e}"))
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .filter_map(|p| p.strip_prefix(&root).ok().map(|p| p.to_string_lossy().into_owned()))
+        .filter_map(|p| {
+            p.strip_prefix(&root)
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned())
+        })
         .collect();
     files.sort();
     files
@@ -95,8 +99,16 @@ impl Moto {
             agent,
         };
         let started = Instant::now();
-        while moto.agent.get(&moto.url("/moto-api/data.json")).call().is_err() {
-            assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start within 30 s");
+        while moto
+            .agent
+            .get(&moto.url("/moto-api/data.json"))
+            .call()
+            .is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto_server did not start within 30 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         moto
@@ -116,9 +128,15 @@ impl Moto {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(REGION))
             .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                Credentials::new("testing", "testing", None, None, "fleet-testkit"),
-            ))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                    "testing",
+                    "testing",
+                    None,
+                    None,
+                    "fleet-testkit",
+                )),
+            )
             .build()
     }
 
@@ -154,7 +172,11 @@ impl Moto {
             .post(&self.url(path))
             .send_json(body)
             .unwrap_or_else(|e| panic!("POST {path}: {e}"));
-        assert!(response.status().is_success(), "POST {path}: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "POST {path}: {}",
+            response.status()
+        );
         response.body_mut().read_to_string().unwrap_or_default()
     }
 
@@ -189,7 +211,11 @@ impl Moto {
                 {
                     out.push(SnsMessage {
                         topic_arn: arn.to_owned(),
-                        message: n.get(1).and_then(Value::as_str).unwrap_or_default().to_owned(),
+                        message: n
+                            .get(1)
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
                         subject: n.get(2).and_then(Value::as_str).map(str::to_owned),
                     });
                 }

@@ -1,0 +1,60 @@
+//! No input string makes the parser or the decision panic, and the decision's invariants hold.
+
+use chrono::{DateTime, Duration, Utc};
+use ec2_scheduler::{evaluate, schedule, Action, InstanceState, Window};
+use proptest::prelude::*;
+
+fn window(base_minutes: i64, span_minutes: i64) -> Window {
+    let epoch = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let last_run = epoch + Duration::minutes(base_minutes);
+    Window {
+        last_run,
+        now: last_run + Duration::minutes(span_minutes),
+    }
+}
+
+fn tag_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[#-]?[0-9]{1,3}:[0-9]{1,3}(-[0-9]{1,3}:[0-9]{1,3})?[Tt]?( [A-Za-z_/+-]{1,20})?",
+        "((Mon|Tue|Wed|Thu|Fri|Sat|Sun|Xyz)[,-]?){1,4} [0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]( Europe/Amsterdam| America/New_York| Asia/Tokyo)?",
+    ]
+}
+
+proptest! {
+    #[test]
+    fn parse_and_evaluate_never_panic(tag in tag_like(), base in 0i64..600_000, span in -60i64..20_000, state in 0usize..7) {
+        let _ = schedule::parse(&tag);
+        let states = [None, Some(InstanceState::Pending), Some(InstanceState::Running), Some(InstanceState::Stopping),
+            Some(InstanceState::Stopped), Some(InstanceState::ShuttingDown), Some(InstanceState::Terminated)];
+        let verdict = evaluate(&tag, states[state], window(base, span));
+        // invalid values are never acted on, always rewritten, and the rewrite fits in a tag
+        if !verdict.valid {
+            prop_assert_eq!(verdict.action, Action::None);
+            prop_assert!(verdict.rewrite_tag.as_ref().is_some_and(|t| t.starts_with('#') && t.chars().count() <= 256));
+        }
+        // a due instant is inside the window
+        if let Some(due) = verdict.due_at {
+            let w = window(base, span);
+            prop_assert!(w.last_run < due && due <= w.now);
+        }
+    }
+
+    #[test]
+    fn valid_periods_fire_exactly_once_per_instant(start_h in 0u32..24, start_m in 0u32..60, stop_h in 0u32..24, stop_m in 0u32..60, base in 0i64..500_000) {
+        // instants at least one window apart (closer ones share a window, where the latest wins)
+        let gap = (i64::from(stop_h * 60 + stop_m) - i64::from(start_h * 60 + start_m)).rem_euclid(1440);
+        prop_assume!((10..=1430).contains(&gap));
+        let tag = format!("{start_h:02}:{start_m:02}-{stop_h:02}:{stop_m:02}");
+        let s = schedule::parse(&tag).unwrap();
+        // walking a day in back-to-back 10-minute windows finds each of the two instants exactly once
+        let mut fired = 0;
+        for step in 0..144 {
+            let w = window(base + step * 10, 10);
+            if s.latest_due(w.last_run, w.now).is_some() { fired += 1; }
+        }
+        prop_assert_eq!(fired, 2, "{}", tag);
+    }
+}

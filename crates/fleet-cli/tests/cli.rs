@@ -1,0 +1,159 @@
+//! The `fleet` binary, run as an operator would.
+
+use fleet_local::{create_fleet, EXAMPLE_FLEET};
+use fleet_testkit::Moto;
+use serde_json::{json, Value};
+use std::process::Command;
+
+fn fleet(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn explain(args: &[&str]) -> Value {
+    let mut all = vec!["schedule", "explain"];
+    all.extend_from_slice(args);
+    let (ok, stdout, stderr) = fleet(&all);
+    assert!(ok, "{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+#[test]
+fn explain_prints_one_json_object() {
+    let v = explain(&[
+        "--tag",
+        "08:00-19:15",
+        "--at",
+        "2026-11-23T08:05:00Z",
+        "--state",
+        "stopped",
+    ]);
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["action"], "start");
+    assert_eq!(v["rewrite_tag"], Value::Null);
+    assert!(v["reason"]
+        .as_str()
+        .unwrap()
+        .contains("start due at 2026-11-23T08:00:00+00:00"));
+    assert_eq!(v.as_object().unwrap().len(), 4);
+
+    // without --state the due action is printed whatever the state
+    assert_eq!(
+        explain(&["--tag", "08:00-19:15", "--at", "2026-11-23T19:20:00Z"])["action"],
+        "stop"
+    );
+    assert_eq!(
+        explain(&[
+            "--tag",
+            "08:00-19:15",
+            "--at",
+            "2026-11-23T19:20:00Z",
+            "--state",
+            "stopped"
+        ])["action"],
+        "none"
+    );
+    // --last-run widens the window (missed ticks)
+    assert_eq!(
+        explain(&[
+            "--tag",
+            "08:00-19:15",
+            "--at",
+            "2026-11-23T20:00:00Z",
+            "--last-run",
+            "2026-11-23T07:00:00Z"
+        ])["action"],
+        "stop"
+    );
+    assert_eq!(
+        explain(&["--tag", "08:00-19:15", "--at", "2026-11-23T20:00:00Z"])["action"],
+        "none"
+    );
+}
+
+#[test]
+fn explain_one_offs_and_invalid_values() {
+    let v = explain(&[
+        "--tag",
+        "-19:15T",
+        "--at",
+        "2026-11-23T19:20:00Z",
+        "--state",
+        "running",
+    ]);
+    assert_eq!(
+        (v["action"].clone(), v["rewrite_tag"].clone()),
+        (json!("terminate"), json!("#-19:15T"))
+    );
+    let v = explain(&["--tag", "nine to five", "--at", "2026-11-23T19:20:00Z"]);
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["action"], "none");
+    assert_eq!(v["rewrite_tag"], "#nine to five");
+    assert!(v["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("invalid Schedule tag"));
+}
+
+#[test]
+fn bad_arguments_are_refused_clearly() {
+    let (ok, _, stderr) = fleet(&["schedule", "explain", "--tag", "x", "--at", "monday"]);
+    assert!(!ok);
+    assert!(stderr.contains("--at"), "{stderr}");
+    let (ok, _, stderr) = fleet(&[
+        "schedule",
+        "explain",
+        "--tag",
+        "x",
+        "--at",
+        "2026-11-23T08:00:00Z",
+        "--state",
+        "asleep",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("expected pending, running"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_reads_the_stand_in_and_changes_nothing() {
+    let moto = Moto::start();
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config());
+    let ids = create_fleet(&ec2, &EXAMPLE_FLEET).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .args(["schedule", "plan", "--at", "2026-11-23T08:00:00Z"])
+        .envs(moto.env())
+        .env_remove("STATE_TABLE")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("read-only"), "{stdout}");
+    let web1 = stdout
+        .lines()
+        .find(|l| l.starts_with(ids["web-1"].as_str()))
+        .unwrap();
+    assert!(
+        web1.contains("web-1") && web1.contains(" start ") && web1.contains("instance is stopped"),
+        "{web1}"
+    );
+    let typo = stdout
+        .lines()
+        .find(|l| l.starts_with(ids["typo-box"].as_str()))
+        .unwrap();
+    assert!(typo.contains("tag becomes \"#9to5\""), "{typo}");
+    assert!(stdout.contains("20 instances: start 2"), "{stdout}");
+    // read-only: web-1 is still stopped
+    let described = fleet_local::instances(&ec2).await;
+    assert_eq!(described[&ids["web-1"]].0, "stopped");
+}
