@@ -51,6 +51,16 @@ fn page(instances: Vec<Instance>, next: Option<&str>) -> DescribeInstancesOutput
         .build()
 }
 
+/// DescribeInstances answering one page with one instance.
+fn describe_one(
+    id: &'static str,
+    state: InstanceStateName,
+    schedule: &'static str,
+) -> aws_smithy_mocks::Rule {
+    mock!(aws_sdk_ec2::Client::describe_instances)
+        .then_output(move || page(vec![instance(id, state.clone(), schedule)], None))
+}
+
 fn error(code: &str, message: &str) -> ErrorMetadata {
     ErrorMetadata::builder().code(code).message(message).build()
 }
@@ -204,12 +214,7 @@ async fn throttling_that_outlasts_the_retries_is_transient() {
 
 #[tokio::test]
 async fn termination_protection_is_reported() {
-    let describe = mock!(aws_sdk_ec2::Client::describe_instances).then_output(|| {
-        page(
-            vec![instance("i-prod", InstanceStateName::Running, "-08:00T")],
-            None,
-        )
-    });
+    let describe = describe_one("i-prod", InstanceStateName::Running, "-08:00T");
     let terminate = mock!(aws_sdk_ec2::Client::terminate_instances).then_error(|| {
         TerminateInstancesError::generic(error(
             "OperationNotPermitted",
@@ -234,12 +239,7 @@ async fn termination_protection_is_reported() {
 
 #[tokio::test]
 async fn no_change_is_attempted_once_the_deadline_is_near() {
-    let describe = mock!(aws_sdk_ec2::Client::describe_instances).then_output(|| {
-        page(
-            vec![instance("i-1", InstanceStateName::Stopped, "08:00-19:15")],
-            None,
-        )
-    });
+    let describe = describe_one("i-1", InstanceStateName::Stopped, "08:00-19:15");
     let start = mock!(aws_sdk_ec2::Client::start_instances)
         .then_output(|| StartInstancesOutput::builder().build());
     let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&describe, &start]);
