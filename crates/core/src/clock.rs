@@ -7,6 +7,37 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// Lambda's context deadline (epoch milliseconds) as an instant; 0, as in a hand-built context,
+/// means none.
+pub fn lambda_deadline(millis: u64) -> Option<DateTime<Utc>> {
+    match millis {
+        0 => None,
+        ms => i64::try_from(ms)
+            .ok()
+            .and_then(DateTime::<Utc>::from_timestamp_millis),
+    }
+}
+
+/// When Lambda would end the invocation, with a margin to finish the report before it.
+pub struct Deadline<'a, C> {
+    clock: &'a C,
+    at: Option<DateTime<Utc>>,
+    margin: chrono::Duration,
+}
+
+impl<'a, C: Clock> Deadline<'a, C> {
+    /// `at` = None: no deadline (a CLI run, a hand-built test context).
+    pub fn new(clock: &'a C, at: Option<DateTime<Utc>>, margin: chrono::Duration) -> Self {
+        Self { clock, at, margin }
+    }
+
+    /// Less than the margin is left: start no more calls.
+    pub fn reached(&self) -> bool {
+        self.at
+            .is_some_and(|at| self.clock.now() + self.margin >= at)
+    }
+}
+
 /// The wall clock.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;

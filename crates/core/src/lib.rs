@@ -8,7 +8,7 @@ pub mod error;
 pub mod notify;
 pub mod telemetry;
 
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, Deadline, FixedClock, SystemClock};
 pub use config::{ConfigError, Vars};
 pub use error::{ErrorType, HandlerError};
 pub use notify::{Notifier, NotifyError, SnsNotifier};

@@ -10,16 +10,12 @@ use crate::aws::{AwsEc2, DynamoState};
 use crate::config::Config;
 use crate::ports::{Ec2Port, StateStore};
 use crate::run::{RunReport, Scheduler};
+use fleet_core::clock::lambda_deadline;
 use fleet_core::{Clock, HandlerError, Notifier, SnsNotifier, SystemClock};
 
-/// The EC2 adapter. EC2 throttles with RequestLimitExceeded: the SDK backs off (exponential,
-/// jittered) before the error reaches the scheduler.
+/// The EC2 adapter on a client that backs off on throttling.
 pub fn ec2_adapter(sdk: &SdkConfig) -> AwsEc2 {
-    use aws_sdk_ec2::config::retry::RetryConfig;
-    let ec2_config = aws_sdk_ec2::config::Builder::from(sdk)
-        .retry_config(RetryConfig::standard().with_max_attempts(5))
-        .build();
-    AwsEc2::new(aws_sdk_ec2::Client::from_conf(ec2_config))
+    AwsEc2::new(fleet_ec2::client(sdk))
 }
 
 pub fn state_adapter(sdk: &SdkConfig, table: impl Into<String>) -> DynamoState {
@@ -68,10 +64,7 @@ where
     N: Notifier,
 {
     let now = event_time(&event.payload)?;
-    let deadline = match event.context.deadline {
-        0 => None,
-        ms => DateTime::<Utc>::from_timestamp_millis(ms as i64),
-    };
+    let deadline = lambda_deadline(event.context.deadline);
     tracing::info!(request_id = %event.context.request_id, at = %now, "scheduler run starting");
     let report = scheduler
         .run(now, deadline)

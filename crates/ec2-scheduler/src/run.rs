@@ -7,8 +7,11 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::decide::{evaluate, Action, InstanceState, Verdict, Window};
-use crate::ports::{Ec2Error, Ec2ErrorKind, Ec2Port, StateChange, StateError, StateStore};
-use fleet_core::{Clock, ErrorType};
+use crate::ports::{Ec2Error, Ec2Port, StateChange, StateError, StateStore};
+use fleet_core::{Clock, Deadline, ErrorType};
+use fleet_ec2::{apply_in_batches, InstanceQuery};
+
+pub use fleet_ec2::{CallCounts, Outcome};
 
 pub const SCHEDULE_TAG: &str = "Schedule";
 pub const SCHEDULE_ERROR_TAG: &str = "ScheduleError";
@@ -39,30 +42,6 @@ impl Default for Settings {
             report_unchanged: false,
         }
     }
-}
-
-/// What happened to one decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Outcome {
-    /// Nothing was due, or nothing applied.
-    Unchanged,
-    /// Dry run: this is what would have been done.
-    Planned,
-    Done,
-    /// Termination or stop protection refused the change: reported, not fatal.
-    Protected {
-        message: String,
-    },
-    Failed {
-        code: String,
-        message: String,
-        transient: bool,
-    },
-    /// Over `MaxTerminationsPerRun`: left for an operator; the tag is kept.
-    Held,
-    /// The run stopped before the Lambda deadline before reaching this one.
-    NotAttempted,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -122,25 +101,12 @@ pub struct RunReport {
     pub ec2_calls: CallCounts,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct CallCounts {
-    pub describe: usize,
-    pub change_state: usize,
-    pub create_tags: usize,
-}
-
 impl RunReport {
     /// Some change failed for a reason that another run may not hit (throttling, 5xx).
     pub fn has_transient_failures(&self) -> bool {
-        self.actions.iter().any(|r| {
-            matches!(
-                r.outcome,
-                Outcome::Failed {
-                    transient: true,
-                    ..
-                }
-            )
-        })
+        self.actions
+            .iter()
+            .any(|r| r.outcome.is_transient_failure())
     }
 
     /// Anything an operator would want to hear about.
@@ -248,19 +214,6 @@ pub struct Scheduler<E, S, C> {
     pub settings: Settings,
 }
 
-struct Deadline<'a, C> {
-    clock: &'a C,
-    at: Option<DateTime<Utc>>,
-    margin: Duration,
-}
-
-impl<C: Clock> Deadline<'_, C> {
-    fn reached(&self) -> bool {
-        self.at
-            .is_some_and(|at| self.clock.now() + self.margin >= at)
-    }
-}
-
 impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
     /// Runs once for the scheduled instant `now`. `deadline` is when Lambda would kill the run.
     pub async fn run(
@@ -268,11 +221,7 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
         now: DateTime<Utc>,
         deadline: Option<DateTime<Utc>>,
     ) -> Result<RunReport, RunError> {
-        let deadline = Deadline {
-            clock: &self.clock,
-            at: deadline,
-            margin: self.settings.deadline_margin,
-        };
+        let deadline = Deadline::new(&self.clock, deadline, self.settings.deadline_margin);
         let last_run = self
             .state
             .last_successful_run()
@@ -284,6 +233,10 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
         let mut records = Vec::new();
         let mut hours_saved = 0.0;
 
+        let query = InstanceQuery {
+            tag_key: Some(SCHEDULE_TAG.to_owned()),
+            ..InstanceQuery::default()
+        };
         let mut token = None;
         loop {
             if deadline.reached() {
@@ -291,14 +244,17 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
                 break;
             }
             calls.describe += 1;
-            let page = self.ec2.describe_page(token.take()).await?;
-            for instance in page.instances {
-                let verdict: Verdict = evaluate(&instance.schedule, Some(instance.state), window);
+            let page = self.ec2.describe_page(&query, token.take()).await?;
+            for mut instance in page.instances {
+                let Some(schedule) = instance.tags.remove(SCHEDULE_TAG) else {
+                    continue;
+                };
+                let verdict: Verdict = evaluate(&schedule, Some(instance.state), window);
                 hours_saved += verdict.hours_saved_per_day;
                 records.push(DecisionRecord {
+                    name: instance.tags.remove("Name"),
                     instance_id: instance.id,
-                    name: instance.name,
-                    schedule: instance.schedule,
+                    schedule,
                     state: instance.state,
                     action: verdict.action,
                     reason: verdict.reason,
@@ -379,9 +335,7 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
         }
     }
 
-    /// Batches of ids per call; a batch that fails because of one instance is retried one
-    /// instance at a time so that instance never blocks the rest. Throttling and 5xx are not
-    /// retried per instance (that would multiply the load): the batch is marked transient.
+    /// Batches of ids per call, with EC2's per-instance fallback (see `apply_in_batches`).
     async fn change_states(
         &self,
         change: StateChange,
@@ -392,47 +346,25 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
         let indexes: Vec<usize> = records
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.action == change.action() && r.outcome == Outcome::Unchanged)
+            .filter(|(_, r)| {
+                state_change(r.action) == Some(change) && r.outcome == Outcome::Unchanged
+            })
             .map(|(i, _)| i)
             .collect();
-        for batch in indexes.chunks(self.settings.batch_size.max(1)) {
-            if deadline.reached() {
-                for &i in batch {
-                    records[i].outcome = Outcome::NotAttempted;
-                }
-                continue;
-            }
-            let ids: Vec<String> = batch
-                .iter()
-                .map(|&i| records[i].instance_id.clone())
-                .collect();
-            calls.change_state += 1;
-            match self.ec2.change_state(change, &ids).await {
-                Ok(()) => batch
-                    .iter()
-                    .for_each(|&i| records[i].outcome = Outcome::Done),
-                Err(e) if e.kind.is_transient() || batch.len() == 1 => {
-                    batch.iter().for_each(|&i| records[i].outcome = failure(&e));
-                }
-                Err(e) => {
-                    tracing::warn!(action = %change.action(), batch = batch.len(), code = %e.code, "batch failed; retrying one instance at a time");
-                    for (&i, id) in batch.iter().zip(&ids) {
-                        if deadline.reached() {
-                            records[i].outcome = Outcome::NotAttempted;
-                            continue;
-                        }
-                        calls.change_state += 1;
-                        records[i].outcome = match self
-                            .ec2
-                            .change_state(change, std::slice::from_ref(id))
-                            .await
-                        {
-                            Ok(()) => Outcome::Done,
-                            Err(e) => failure(&e),
-                        };
-                    }
-                }
-            }
+        let ids: Vec<String> = indexes
+            .iter()
+            .map(|&i| records[i].instance_id.clone())
+            .collect();
+        let batched = apply_in_batches(
+            &ids,
+            self.settings.batch_size,
+            || deadline.reached(),
+            |batch| async move { self.ec2.change_state(change, &batch).await },
+        )
+        .await;
+        calls.change_state += batched.calls;
+        for (&i, applied) in indexes.iter().zip(batched.outcomes) {
+            records[i].outcome = applied.into();
         }
     }
 
@@ -455,31 +387,32 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
             }
         }
         for (tags, members) in groups {
-            for batch in members.chunks(self.settings.batch_size.max(1)) {
-                let written = if deadline.reached() {
-                    Err(Outcome::NotAttempted)
-                } else {
-                    let ids: Vec<String> = batch
-                        .iter()
-                        .map(|&i| records[i].instance_id.clone())
-                        .collect();
-                    calls.create_tags += 1;
-                    self.ec2
-                        .create_tags(&ids, &tags)
-                        .await
-                        .map_err(|e| failure(&e))
-                };
-                for &i in batch {
-                    let r = &mut records[i];
-                    // Keep what the state change reported (e.g. Protected); a tag problem only
-                    // replaces a clean outcome.
-                    match &written {
-                        Ok(()) if r.outcome == Outcome::Unchanged => r.outcome = Outcome::Done,
-                        Err(problem) if matches!(r.outcome, Outcome::Unchanged | Outcome::Done) => {
-                            r.outcome = problem.clone();
-                        }
-                        _ => {}
+            let ids: Vec<String> = members
+                .iter()
+                .map(|&i| records[i].instance_id.clone())
+                .collect();
+            let batched = apply_in_batches(
+                &ids,
+                self.settings.batch_size,
+                || deadline.reached(),
+                |batch| {
+                    let tags = &tags;
+                    async move { self.ec2.create_tags(&batch, tags).await }
+                },
+            )
+            .await;
+            calls.create_tags += batched.calls;
+            for (&i, applied) in members.iter().zip(batched.outcomes) {
+                let r = &mut records[i];
+                // Keep what the state change reported (e.g. Protected); a tag problem only
+                // replaces a clean outcome.
+                match Outcome::from(applied) {
+                    Outcome::Done if r.outcome == Outcome::Unchanged => r.outcome = Outcome::Done,
+                    Outcome::Done => {}
+                    problem if matches!(r.outcome, Outcome::Unchanged | Outcome::Done) => {
+                        r.outcome = problem;
                     }
+                    _ => {}
                 }
             }
         }
@@ -500,16 +433,12 @@ fn consumes_tag(outcome: &Outcome) -> bool {
     )
 }
 
-fn failure(e: &Ec2Error) -> Outcome {
-    match e.kind {
-        Ec2ErrorKind::Protected => Outcome::Protected {
-            message: e.message.clone(),
-        },
-        kind => Outcome::Failed {
-            code: e.code.clone(),
-            message: e.message.clone(),
-            transient: kind.is_transient(),
-        },
+fn state_change(action: Action) -> Option<StateChange> {
+    match action {
+        Action::Start => Some(StateChange::Start),
+        Action::Stop => Some(StateChange::Stop),
+        Action::Terminate => Some(StateChange::Terminate),
+        Action::None => None,
     }
 }
 
@@ -564,10 +493,7 @@ fn summarise(
 /// One JSON line per decision (with Lambda's JSON log format). "Nothing to do" lines are DEBUG so
 /// a fleet of thousands does not pay CloudWatch for them every ten minutes.
 fn log_decision(r: &DecisionRecord) {
-    let outcome = serde_json::to_value(&r.outcome)
-        .ok()
-        .and_then(|v| v.get("outcome").and_then(|o| o.as_str()).map(str::to_owned))
-        .unwrap_or_default();
+    let outcome = r.outcome.name();
     macro_rules! decision {
         ($level:ident) => {
             tracing::$level!(

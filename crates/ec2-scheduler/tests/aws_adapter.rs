@@ -15,7 +15,7 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use chrono::{DateTime, Duration, Utc};
 use ec2_scheduler::aws::{AwsEc2, DynamoState};
 use ec2_scheduler::memory::MemoryState;
-use ec2_scheduler::ports::{Ec2ErrorKind, Ec2Port, StateChange, StateStore};
+use ec2_scheduler::ports::{Ec2ErrorKind, Ec2Port, InstanceQuery, StateChange, StateStore};
 use ec2_scheduler::run::Outcome;
 use ec2_scheduler::{Scheduler, Settings};
 use fleet_core::FixedClock;
@@ -104,11 +104,15 @@ async fn describe_filters_on_the_tag_key_and_follows_next_token() {
         });
     let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&first, &second]);
     let ec2 = AwsEc2::new(client);
-    let p1 = ec2.describe_page(None).await.unwrap();
+    let query = InstanceQuery {
+        tag_key: Some("Schedule".to_owned()),
+        ..InstanceQuery::default()
+    };
+    let p1 = ec2.describe_page(&query, None).await.unwrap();
     assert_eq!(p1.instances[0].id, "i-1");
-    assert_eq!(p1.instances[0].name.as_deref(), Some("name-i-1"));
+    assert_eq!(p1.instances[0].name(), Some("name-i-1"));
     assert_eq!(p1.next_token.as_deref(), Some("page-2"));
-    let p2 = ec2.describe_page(p1.next_token).await.unwrap();
+    let p2 = ec2.describe_page(&query, p1.next_token).await.unwrap();
     assert_eq!((p2.instances[0].id.as_str(), p2.next_token), ("i-2", None));
 }
 

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use ec2_scheduler::memory::{FakeInstance, InMemoryEc2, MemoryState};
-use ec2_scheduler::ports::{Ec2Error, Ec2ErrorKind, Ec2Port, InstancePage, StateChange};
+use ec2_scheduler::ports::{
+    Ec2Error, Ec2ErrorKind, Ec2Port, InstancePage, InstanceQuery, StateChange,
+};
 use ec2_scheduler::run::Outcome;
 use ec2_scheduler::{InstanceState, Scheduler, Settings};
 use fleet_core::{Clock, FixedClock};
@@ -70,8 +72,12 @@ struct OneBadInstance {
 }
 
 impl Ec2Port for OneBadInstance {
-    async fn describe_page(&self, token: Option<String>) -> Result<InstancePage, Ec2Error> {
-        self.inner.describe_page(token).await
+    async fn describe_page(
+        &self,
+        query: &InstanceQuery,
+        token: Option<String>,
+    ) -> Result<InstancePage, Ec2Error> {
+        self.inner.describe_page(query, token).await
     }
     async fn change_state(&self, change: StateChange, ids: &[String]) -> Result<(), Ec2Error> {
         if ids.iter().any(|id| id == self.bad) {

@@ -1,0 +1,161 @@
+//! EC2's many-ids-per-call writes, with its failure semantics: one id in a wrong state fails the
+//! whole call, so a failed batch is retried one id at a time and that id never blocks the rest.
+
+use std::future::Future;
+
+use crate::model::Ec2Error;
+
+/// What became of one id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Done,
+    Failed(Ec2Error),
+    /// Out of time before this id's call.
+    NotAttempted,
+}
+
+/// The outcome per id (same order as `ids`) and the number of calls made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batched {
+    pub outcomes: Vec<Applied>,
+    pub calls: usize,
+}
+
+/// Calls `call` with batches of at most `batch_size` ids. A batch that fails is retried one id
+/// at a time, except for throttling and 5xx: retrying those per id would multiply the load, so
+/// the whole batch fails as transient. `out_of_time` is asked before every call.
+pub async fn apply_in_batches<F, Fut>(
+    ids: &[String],
+    batch_size: usize,
+    out_of_time: impl Fn() -> bool,
+    call: F,
+) -> Batched
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<(), Ec2Error>>,
+{
+    let mut outcomes = Vec::with_capacity(ids.len());
+    let mut calls = 0;
+    for batch in ids.chunks(batch_size.max(1)) {
+        if out_of_time() {
+            outcomes.extend(batch.iter().map(|_| Applied::NotAttempted));
+            continue;
+        }
+        calls += 1;
+        match call(batch.to_vec()).await {
+            Ok(()) => outcomes.extend(batch.iter().map(|_| Applied::Done)),
+            Err(e) if e.kind.is_transient() || batch.len() == 1 => {
+                outcomes.extend(batch.iter().map(|_| Applied::Failed(e.clone())));
+            }
+            Err(e) => {
+                tracing::warn!(batch = batch.len(), code = %e.code, "batch failed; retrying one instance at a time");
+                for id in batch {
+                    if out_of_time() {
+                        outcomes.push(Applied::NotAttempted);
+                        continue;
+                    }
+                    calls += 1;
+                    outcomes.push(match call(vec![id.clone()]).await {
+                        Ok(()) => Applied::Done,
+                        Err(e) => Applied::Failed(e),
+                    });
+                }
+            }
+        }
+    }
+    Batched { outcomes, calls }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Ec2ErrorKind;
+    use std::cell::RefCell;
+
+    fn ids(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("i-{i}")).collect()
+    }
+
+    fn err(kind: Ec2ErrorKind) -> Ec2Error {
+        Ec2Error::new(kind, "Code", "message")
+    }
+
+    #[tokio::test]
+    async fn batches_then_retries_a_failed_batch_per_id() {
+        let seen = RefCell::new(Vec::new());
+        let result = apply_in_batches(
+            &ids(5),
+            2,
+            || false,
+            |batch| {
+                seen.borrow_mut().push(batch.clone());
+                let fails = batch.contains(&"i-3".to_owned());
+                async move {
+                    if fails {
+                        Err(err(Ec2ErrorKind::IncorrectState))
+                    } else {
+                        Ok(())
+                    }
+                }
+            },
+        )
+        .await;
+        assert_eq!(
+            *seen.borrow(),
+            vec![
+                vec!["i-0".to_owned(), "i-1".to_owned()],
+                vec!["i-2".to_owned(), "i-3".to_owned()],
+                vec!["i-2".to_owned()],
+                vec!["i-3".to_owned()],
+                vec!["i-4".to_owned()],
+            ]
+        );
+        assert_eq!(result.calls, 5);
+        assert_eq!(result.outcomes[2], Applied::Done);
+        assert_eq!(
+            result.outcomes[3],
+            Applied::Failed(err(Ec2ErrorKind::IncorrectState))
+        );
+        assert_eq!(result.outcomes.len(), 5);
+    }
+
+    #[tokio::test]
+    async fn throttling_fails_the_batch_without_per_id_retries() {
+        let result = apply_in_batches(
+            &ids(3),
+            10,
+            || false,
+            |_| async { Err(err(Ec2ErrorKind::Throttled)) },
+        )
+        .await;
+        assert_eq!(result.calls, 1);
+        assert!(result
+            .outcomes
+            .iter()
+            .all(|o| *o == Applied::Failed(err(Ec2ErrorKind::Throttled))));
+    }
+
+    #[tokio::test]
+    async fn out_of_time_leaves_the_rest_unattempted() {
+        let calls = RefCell::new(0);
+        let result = apply_in_batches(
+            &ids(4),
+            2,
+            || *calls.borrow() >= 1,
+            |_| {
+                *calls.borrow_mut() += 1;
+                async { Ok(()) }
+            },
+        )
+        .await;
+        assert_eq!(
+            result.outcomes,
+            vec![
+                Applied::Done,
+                Applied::Done,
+                Applied::NotAttempted,
+                Applied::NotAttempted
+            ]
+        );
+    }
+}

@@ -1,0 +1,18 @@
+//! The EC2 port shared by every function that lists, tags, starts, stops or terminates instances.
+//! Domain types and the port live here with two adapters: [`AwsEc2`] (the SDK) and [`InMemoryEc2`]
+//! (EC2's batch semantics in memory, for domain tests, benchmarks and offline plans).
+
+pub mod aws;
+pub mod batch;
+pub mod memory;
+pub mod model;
+pub mod outcome;
+
+pub use aws::{client, ec2_error, AwsEc2};
+pub use batch::{apply_in_batches, Applied};
+pub use memory::{FakeInstance, InMemoryEc2};
+pub use model::{
+    CallCounts, Ec2Error, Ec2ErrorKind, Ec2Port, Instance, InstancePage, InstanceQuery,
+    InstanceState, StateChange,
+};
+pub use outcome::Outcome;

@@ -1,0 +1,229 @@
+//! AWS adapters: the rules table in DynamoDB and the creator lookup in CloudTrail. They own every
+//! SDK detail and map service errors to domain errors.
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudtrail::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudtrail::primitives::DateTime as SdkTime;
+use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::identity::creator;
+use crate::ports::{CreatorLookup, LookupError, RuleSource, RulesError};
+use crate::rules::{Field, RuleRow};
+
+/// The rules table: one item per rule, key `RuleId` (number).
+#[derive(Debug, Clone)]
+pub struct DynamoRules {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoRules {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn field(item: &HashMap<String, AttributeValue>, name: &str) -> Field {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Field::Absent,
+        Some(AttributeValue::S(s) | AttributeValue::N(s)) => Field::Text(s.clone()),
+        Some(AttributeValue::Bool(_)) => Field::WrongType("BOOL"),
+        Some(AttributeValue::L(_)) => Field::WrongType("L"),
+        Some(AttributeValue::M(_)) => Field::WrongType("M"),
+        Some(AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_)) => {
+            Field::WrongType("set")
+        }
+        Some(_) => Field::WrongType("binary"),
+    }
+}
+
+impl RuleSource for DynamoRules {
+    /// A consistent, paged Scan: a rules table is small, and every row matters.
+    async fn load(&self) -> Result<Vec<RuleRow>, RulesError> {
+        let mut rows = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| {
+                    RulesError(format!(
+                        "{}: {}",
+                        self.table,
+                        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                    ))
+                })?;
+            rows.extend(out.items().iter().map(|item| RuleRow {
+                rule_id: field(item, "RuleId"),
+                tag_key: field(item, "TagKey"),
+                action: field(item, "Action"),
+                required: field(item, "Required"),
+                default: field(item, "Default"),
+            }));
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(rows),
+            }
+        }
+    }
+}
+
+/// LookupEvents is limited to 2 calls per second per account and region.
+pub const LOOKUP_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Pages read per instance before giving up (50 events each).
+pub const MAX_LOOKUP_PAGES: usize = 20;
+
+/// The creator lookup over CloudTrail's event history.
+#[derive(Debug)]
+pub struct CloudTrailLookup {
+    client: aws_sdk_cloudtrail::Client,
+    interval: std::time::Duration,
+    next_slot: Mutex<Option<Instant>>,
+}
+
+impl CloudTrailLookup {
+    /// The client should carry a retry config with backoff (see [`cloudtrail_client`]).
+    pub fn new(client: aws_sdk_cloudtrail::Client) -> Self {
+        Self::with_interval(client, LOOKUP_INTERVAL)
+    }
+
+    /// At most one call per `interval` from this adapter.
+    pub fn with_interval(
+        client: aws_sdk_cloudtrail::Client,
+        interval: std::time::Duration,
+    ) -> Self {
+        Self {
+            client,
+            interval,
+            next_slot: Mutex::new(None),
+        }
+    }
+
+    /// Waits for this call's slot under the account's rate limit.
+    async fn pace(&self) {
+        let wait = {
+            let mut next = self.next_slot.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let slot = next.map_or(now, |n| n.max(now));
+            *next = Some(slot + self.interval);
+            slot - now
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// A CloudTrail client that backs off on ThrottlingException (5 attempts).
+pub fn cloudtrail_client(sdk: &SdkConfig) -> aws_sdk_cloudtrail::Client {
+    use aws_sdk_cloudtrail::config::retry::RetryConfig;
+    let config = aws_sdk_cloudtrail::config::Builder::from(sdk)
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        .build();
+    aws_sdk_cloudtrail::Client::from_conf(config)
+}
+
+fn lookup_error<E, R>(err: SdkError<E, R>) -> LookupError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let code = err.code().unwrap_or("NoErrorCode").to_owned();
+    let message = err
+        .message()
+        .map(str::to_owned)
+        .unwrap_or_else(|| DisplayErrorContext(&err).to_string());
+    let transient = matches!(
+        err,
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
+    ) || matches!(
+        code.as_str(),
+        "ThrottlingException"
+            | "Throttling"
+            | "InternalFailure"
+            | "ServiceUnavailable"
+            | "NoErrorCode"
+    );
+    LookupError {
+        code,
+        message,
+        transient,
+    }
+}
+
+fn sdk_time(t: DateTime<Utc>) -> SdkTime {
+    SdkTime::from_secs(t.timestamp())
+}
+
+impl CreatorLookup for CloudTrailLookup {
+    /// Events for the instance id, newest first; RunInstances is the oldest of them. With the
+    /// original launch time known, an hour either side of it is searched instead of 90 days.
+    async fn launched_by(
+        &self,
+        instance_id: &str,
+        launched_at: Option<DateTime<Utc>>,
+    ) -> Result<Option<String>, LookupError> {
+        let attribute = LookupAttribute::builder()
+            .attribute_key(LookupAttributeKey::ResourceName)
+            .attribute_value(instance_id)
+            .build()
+            .map_err(|e| LookupError {
+                code: "InvalidLookupAttributes".to_owned(),
+                message: e.to_string(),
+                transient: false,
+            })?;
+        let mut token = None;
+        for _ in 0..MAX_LOOKUP_PAGES {
+            self.pace().await;
+            let mut request = self
+                .client
+                .lookup_events()
+                .lookup_attributes(attribute.clone())
+                .max_results(50)
+                .set_next_token(token);
+            if let Some(at) = launched_at {
+                request = request
+                    .start_time(sdk_time(at - Duration::hours(1)))
+                    .end_time(sdk_time(at + Duration::hours(1)));
+            }
+            let out = request.send().await.map_err(lookup_error)?;
+            let launch = out
+                .events()
+                .iter()
+                .find(|e| e.event_name() == Some("RunInstances"));
+            if let Some(event) = launch {
+                let from_record = event
+                    .cloud_trail_event()
+                    .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+                    .and_then(|record| record.get("userIdentity").and_then(creator));
+                return Ok(from_record.or_else(|| event.username().map(str::to_owned)));
+            }
+            match out.next_token().filter(|t| !t.is_empty()) {
+                Some(next) => token = Some(next.to_owned()),
+                None => return Ok(None),
+            }
+        }
+        Err(LookupError {
+            code: "TooManyEvents".to_owned(),
+            message: format!(
+                "no RunInstances event among the newest {} events for {instance_id}",
+                MAX_LOOKUP_PAGES * 50
+            ),
+            transient: false,
+        })
+    }
+}

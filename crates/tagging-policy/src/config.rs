@@ -1,0 +1,125 @@
+//! The engine's configuration, read once at init.
+
+use chrono::Duration;
+use fleet_core::{ConfigError, Vars};
+
+use crate::run::Settings;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub rules_table: String,
+    pub report_topic_arn: Option<String>,
+    pub settings: Settings,
+}
+
+impl Config {
+    /// `RULES_TABLE` (required), `REPORT_TOPIC_ARN`, `UNTAGGED_ACTION` (notify|stop|terminate),
+    /// `GRACE_MINUTES`, `MAX_ENFORCEMENTS_PER_RUN`, `POLICY_VPC_IDS` (comma-separated),
+    /// `DRY_RUN`, `DEADLINE_MARGIN_SECONDS`.
+    pub fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
+        let defaults = Settings::default();
+        let grace: i64 = vars.parsed_or("GRACE_MINUTES", defaults.grace.num_minutes())?;
+        let margin: i64 = vars.parsed_or(
+            "DEADLINE_MARGIN_SECONDS",
+            defaults.deadline_margin.num_seconds(),
+        )?;
+        let vpc_ids = vars
+            .optional("POLICY_VPC_IDS")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        if let Some(bad) = vpc_ids.iter().find(|v| !v.starts_with("vpc-")) {
+            return Err(ConfigError::Invalid {
+                name: "POLICY_VPC_IDS".into(),
+                value: bad.clone(),
+                reason: "expected VPC ids such as vpc-0abc1234, separated by commas".into(),
+            });
+        }
+        if grace < 0 {
+            return Err(ConfigError::Invalid {
+                name: "GRACE_MINUTES".into(),
+                value: grace.to_string(),
+                reason: "must not be negative".into(),
+            });
+        }
+        Ok(Self {
+            rules_table: vars.required("RULES_TABLE")?,
+            report_topic_arn: vars.optional("REPORT_TOPIC_ARN"),
+            settings: Settings {
+                dry_run: vars.flag_or("DRY_RUN", false)?,
+                untagged_action: vars.parsed_or("UNTAGGED_ACTION", defaults.untagged_action)?,
+                grace: Duration::minutes(grace),
+                max_enforcements_per_run: vars.parsed_or(
+                    "MAX_ENFORCEMENTS_PER_RUN",
+                    defaults.max_enforcements_per_run,
+                )?,
+                vpc_ids,
+                deadline_margin: Duration::seconds(margin),
+                ..defaults
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assess::UntaggedAction;
+
+    #[test]
+    fn from_vars() {
+        let config = Config::from_vars(&[
+            ("RULES_TABLE", "tagging-rules"),
+            ("UNTAGGED_ACTION", "Terminate"),
+            ("GRACE_MINUTES", "30"),
+            ("MAX_ENFORCEMENTS_PER_RUN", "3"),
+            ("POLICY_VPC_IDS", "vpc-1, vpc-2,"),
+            ("DRY_RUN", "true"),
+            ("REPORT_TOPIC_ARN", ""),
+        ])
+        .unwrap();
+        assert_eq!(config.rules_table, "tagging-rules");
+        assert_eq!(config.report_topic_arn, None);
+        assert_eq!(config.settings.untagged_action, UntaggedAction::Terminate);
+        assert_eq!(config.settings.grace, Duration::minutes(30));
+        assert_eq!(config.settings.max_enforcements_per_run, 3);
+        assert_eq!(config.settings.vpc_ids, ["vpc-1", "vpc-2"]);
+        assert!(config.settings.dry_run);
+    }
+
+    #[test]
+    fn defaults_and_errors_name_the_variable() {
+        let config = Config::from_vars(&[("RULES_TABLE", "t")]).unwrap();
+        assert_eq!(config.settings.untagged_action, UntaggedAction::Stop);
+        assert_eq!(config.settings.grace, Duration::minutes(15));
+        assert!(config.settings.vpc_ids.is_empty());
+        for (vars, name) in [
+            (
+                vec![("RULES_TABLE", "t"), ("UNTAGGED_ACTION", "delete")],
+                "UNTAGGED_ACTION",
+            ),
+            (
+                vec![("RULES_TABLE", "t"), ("POLICY_VPC_IDS", "subnet-1")],
+                "POLICY_VPC_IDS",
+            ),
+            (
+                vec![("RULES_TABLE", "t"), ("GRACE_MINUTES", "-5")],
+                "GRACE_MINUTES",
+            ),
+        ] {
+            let vars: std::collections::HashMap<String, String> = vars
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            let err = Config::from_vars(&vars).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        let err = Config::from_vars(&[("DRY_RUN", "false")]).unwrap_err();
+        assert_eq!(err.to_string(), "missing environment variable RULES_TABLE");
+    }
+}

@@ -1,0 +1,69 @@
+//! In-memory adapters for domain tests and offline plans.
+
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use crate::ports::{CreatorLookup, LookupError, RuleSource, RulesError};
+use crate::rules::RuleRow;
+
+pub use fleet_ec2::{FakeInstance, InMemoryEc2};
+
+#[derive(Debug, Clone, Default)]
+pub struct MemoryRules(pub Vec<RuleRow>);
+
+impl RuleSource for MemoryRules {
+    async fn load(&self) -> Result<Vec<RuleRow>, RulesError> {
+        Ok(self.0.clone())
+    }
+}
+
+/// CloudTrail's event history as a map from instance id to creator; records every lookup.
+#[derive(Debug, Default)]
+pub struct FakeLookup {
+    creators: BTreeMap<String, String>,
+    failure: Option<LookupError>,
+    calls: Mutex<Vec<(String, Option<DateTime<Utc>>)>>,
+}
+
+impl FakeLookup {
+    pub fn new<'a>(creators: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self {
+            creators: creators
+                .into_iter()
+                .map(|(id, who)| (id.to_owned(), who.to_owned()))
+                .collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Every lookup fails with `error`.
+    pub fn failing(error: LookupError) -> Self {
+        Self {
+            failure: Some(error),
+            ..Self::default()
+        }
+    }
+
+    /// (instance id, launched_at) per lookup made.
+    pub fn calls(&self) -> Vec<(String, Option<DateTime<Utc>>)> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl CreatorLookup for FakeLookup {
+    async fn launched_by(
+        &self,
+        instance_id: &str,
+        launched_at: Option<DateTime<Utc>>,
+    ) -> Result<Option<String>, LookupError> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((instance_id.to_owned(), launched_at));
+        match &self.failure {
+            Some(e) => Err(e.clone()),
+            None => Ok(self.creators.get(instance_id).cloned()),
+        }
+    }
+}

@@ -1,0 +1,715 @@
+//! One policy run: load the rules, list the instances in scope, assess each, find creators,
+//! enforce on untagged instances, write the missing tags in shared calls, report.
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+use crate::assess::{assess, launched_at, Assessment, UntaggedAction, Violation};
+use crate::identity::UNDEFINED;
+use crate::ports::{CreatorLookup, RuleSource, RulesError};
+use crate::rules::{Policy, RuleProblem};
+use fleet_core::{Clock, Deadline, ErrorType};
+use fleet_ec2::{
+    apply_in_batches, CallCounts, Ec2Error, Ec2Port, InstanceQuery, InstanceState, Outcome,
+    StateChange,
+};
+
+/// CloudTrail's event history covers the last 90 days.
+pub const CLOUDTRAIL_HISTORY: Duration = Duration::days(90);
+
+/// EC2 accepts at most 200 values per filter.
+const IDS_PER_QUERY: usize = 200;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Plan, look up and report; change nothing.
+    pub dry_run: bool,
+    pub untagged_action: UntaggedAction,
+    pub grace: Duration,
+    /// Stops plus terminations per run; the rest are held for the next run.
+    pub max_enforcements_per_run: usize,
+    /// Only instances in these VPCs (empty: every VPC).
+    pub vpc_ids: Vec<String>,
+    /// Instance ids per CreateTags/Stop/Terminate call.
+    pub batch_size: usize,
+    /// Stop issuing calls when less than this remains before the Lambda deadline.
+    pub deadline_margin: Duration,
+    /// Keep compliant instances in the report too (the CLI's plan shows every instance).
+    pub report_compliant: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            dry_run: false,
+            untagged_action: UntaggedAction::Stop,
+            grace: Duration::minutes(15),
+            max_enforcements_per_run: 10,
+            vpc_ids: Vec::new(),
+            batch_size: 100,
+            deadline_margin: Duration::seconds(10),
+            report_compliant: false,
+        }
+    }
+}
+
+/// What started the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    /// The schedule: every instance in scope.
+    Sweep,
+    /// A RunInstances call seen by CloudTrail: just those instances, with the caller as creator.
+    Launched {
+        instance_ids: Vec<String>,
+        creator: Option<String>,
+    },
+}
+
+impl std::fmt::Display for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sweep => f.write_str("scheduled sweep"),
+            Self::Launched {
+                instance_ids,
+                creator,
+            } => write!(
+                f,
+                "RunInstances by {} ({} instance{})",
+                creator.as_deref().unwrap_or(UNDEFINED),
+                instance_ids.len(),
+                if instance_ids.len() == 1 { "" } else { "s" }
+            ),
+        }
+    }
+}
+
+/// The untagged action taken on one instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enforcement {
+    pub action: UntaggedAction,
+    pub note: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    #[serde(skip)]
+    change: Option<StateChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstanceRecord {
+    pub instance_id: String,
+    pub name: Option<String>,
+    pub state: InstanceState,
+    pub launched_at: Option<DateTime<Utc>>,
+    /// Untagged and within the grace period until then.
+    pub in_grace_until: Option<DateTime<Utc>>,
+    /// Untagged, grace over.
+    pub untagged: Option<Enforcement>,
+    pub violations: Vec<Violation>,
+    /// The original launch (primary interface attached): narrows the CloudTrail search.
+    #[serde(skip)]
+    created_at: Option<DateTime<Utc>>,
+}
+
+impl InstanceRecord {
+    pub fn is_compliant(&self) -> bool {
+        self.untagged.is_none() && self.in_grace_until.is_none() && self.violations.is_empty()
+    }
+
+    fn outcomes(&self) -> impl Iterator<Item = &Outcome> {
+        self.untagged
+            .iter()
+            .map(|e| &e.outcome)
+            .chain(self.violations.iter().map(|v| &v.outcome))
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub instances_checked: usize,
+    pub compliant: usize,
+    pub violations: usize,
+    pub tags_set: usize,
+    pub creators_undefined: usize,
+    pub untagged: usize,
+    pub stopped: usize,
+    pub terminated: usize,
+    pub protected: usize,
+    pub held: usize,
+    pub failed: usize,
+    pub not_attempted: usize,
+    pub in_grace: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub at: DateTime<Utc>,
+    pub trigger: String,
+    pub dry_run: bool,
+    /// Every instance in scope was assessed and every fix carried out or finally failed.
+    pub complete: bool,
+    /// `deadline` when the run stopped early to finish before the Lambda timeout.
+    pub stopped_early: Option<&'static str>,
+    pub rules_applied: usize,
+    /// Rows of the rules table that were skipped.
+    pub rule_problems: Vec<RuleProblem>,
+    pub counts: Counts,
+    /// Instances with something to say (every instance with `Settings::report_compliant`).
+    pub instances: Vec<InstanceRecord>,
+    /// Launched instances that DescribeInstances does not show (yet, or outside the VPCs in scope).
+    pub not_in_scope: Vec<String>,
+    pub ec2_calls: CallCounts,
+    pub cloudtrail_lookups: usize,
+}
+
+pub const REPORT_SUBJECT: &str = "Tagging policy report";
+
+impl Report {
+    pub fn has_transient_failures(&self) -> bool {
+        self.instances
+            .iter()
+            .flat_map(InstanceRecord::outcomes)
+            .any(Outcome::is_transient_failure)
+    }
+
+    /// Something an administrator should hear about: a violation, an untagged instance, a bad
+    /// rule, an unfinished run. Compliant instances and ones still in grace are not news.
+    pub fn found_something(&self) -> bool {
+        !self.complete
+            || !self.rule_problems.is_empty()
+            || self
+                .instances
+                .iter()
+                .any(|r| r.untagged.is_some() || !r.violations.is_empty())
+    }
+
+    pub fn subject(&self) -> &'static str {
+        REPORT_SUBJECT
+    }
+
+    /// The report as plain text, for the SNS topic (and its email subscribers).
+    pub fn to_text(&self) -> String {
+        let ts = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+        let c = &self.counts;
+        let mut out = format!("Tagging policy run at {} ({})", ts(self.at), self.trigger);
+        if self.dry_run {
+            out.push_str(" — DRY RUN, nothing was changed");
+        }
+        out.push('\n');
+        if let Some(why) = self.stopped_early {
+            out.push_str(&format!(
+                "INCOMPLETE: stopped early ({why}); the next run continues\n"
+            ));
+        }
+        out.push_str(&format!(
+            "Instances checked: {}, compliant {}, violations {}, tags set {}, creators undefined {}, \
+             untagged {} (stopped {}, terminated {}, protected {}, held {}), failed {}, \
+             not attempted {}, in grace {}\n",
+            c.instances_checked,
+            c.compliant,
+            c.violations,
+            c.tags_set,
+            c.creators_undefined,
+            c.untagged,
+            c.stopped,
+            c.terminated,
+            c.protected,
+            c.held,
+            c.failed,
+            c.not_attempted,
+            c.in_grace
+        ));
+        for p in &self.rule_problems {
+            out.push_str(&format!("Rule {} skipped: {}\n", p.rule_id, p.reason));
+        }
+        for id in &self.not_in_scope {
+            out.push_str(&format!(
+                "{id}: not listed by EC2 (not visible yet, or outside the VPCs in scope); the next sweep covers it\n"
+            ));
+        }
+        for r in &self.instances {
+            out.push_str(&format!(
+                "\n{} ({}) {}:",
+                r.instance_id,
+                r.name.as_deref().unwrap_or("no Name"),
+                r.state
+            ));
+            if r.is_compliant() {
+                out.push_str(" compliant");
+            }
+            if let Some(until) = r.in_grace_until {
+                out.push_str(&format!(
+                    " no tags yet; in its grace period until {}",
+                    ts(until)
+                ));
+            }
+            if let Some(e) = &r.untagged {
+                out.push_str(&format!(
+                    "\n  no tags at all → {}: {}; {}",
+                    e.action,
+                    outcome_text(&e.outcome),
+                    e.note
+                ));
+            }
+            for v in &r.violations {
+                let fix = match &v.value {
+                    Some(value) => format!("set {value:?}"),
+                    None => "not set".to_owned(),
+                };
+                out.push_str(&format!(
+                    "\n  {} {} → {} (rule {}, {}: {}): {}",
+                    v.tag_key,
+                    match v.problem {
+                        crate::assess::Problem::Missing => "missing",
+                        crate::assess::Problem::Empty => "empty",
+                    },
+                    fix,
+                    v.rule_id,
+                    v.action,
+                    v.detail,
+                    outcome_text(&v.outcome)
+                ));
+            }
+        }
+        out.push('\n');
+        out
+    }
+}
+
+fn outcome_text(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Unchanged => "nothing to do".to_owned(),
+        Outcome::Planned => "planned".to_owned(),
+        Outcome::Done => "done".to_owned(),
+        Outcome::Protected { message } => format!("protected: {message}"),
+        Outcome::Failed { code, message, .. } => format!("FAILED {code}: {message}"),
+        Outcome::Held => "held: MaxEnforcementsPerRun reached".to_owned(),
+        Outcome::NotAttempted => "not attempted (deadline)".to_owned(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Rules(#[from] RulesError),
+    #[error("listing instances: {0}")]
+    Describe(#[from] Ec2Error),
+}
+
+impl ErrorType for RunError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            RunError::Rules(e) => e.error_type(),
+            RunError::Describe(e) => e.error_type(),
+        }
+    }
+}
+
+/// The engine, wired to its ports.
+pub struct Engine<E, R, L, C> {
+    pub ec2: E,
+    pub rules: R,
+    pub lookup: L,
+    pub clock: C,
+    pub settings: Settings,
+}
+
+impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
+    /// Runs once, now. `deadline` is when Lambda would kill the run.
+    pub async fn run(
+        &self,
+        trigger: &Trigger,
+        deadline: Option<DateTime<Utc>>,
+    ) -> Result<Report, RunError> {
+        let now = self.clock.now();
+        let deadline = Deadline::new(&self.clock, deadline, self.settings.deadline_margin);
+        let policy = Policy::from_rows(self.rules.load().await?);
+        for p in &policy.problems {
+            tracing::warn!(rule_id = %p.rule_id, reason = %p.reason, "rule skipped");
+        }
+        let mut calls = CallCounts::default();
+        let (instances, mut stopped_early) = self.list(trigger, &deadline, &mut calls).await?;
+        let not_in_scope = match trigger {
+            Trigger::Launched { instance_ids, .. } if stopped_early.is_none() => instance_ids
+                .iter()
+                .filter(|id| !instances.iter().any(|i| &i.id == *id))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut records: Vec<InstanceRecord> = instances
+            .into_iter()
+            .map(|instance| {
+                let mut record = InstanceRecord {
+                    instance_id: instance.id.clone(),
+                    name: instance.name().map(str::to_owned),
+                    state: instance.state,
+                    launched_at: launched_at(&instance),
+                    created_at: instance.created_at,
+                    in_grace_until: None,
+                    untagged: None,
+                    violations: Vec::new(),
+                };
+                match assess(&instance, &policy.rules, self.settings.grace, now) {
+                    Assessment::InGrace { until } => record.in_grace_until = Some(until),
+                    Assessment::Untagged => {
+                        record.untagged = Some(self.enforcement(instance.state));
+                    }
+                    Assessment::Checked { violations } => record.violations = violations,
+                }
+                record
+            })
+            .collect();
+
+        let mut lookups = 0;
+        if stopped_early.is_none() {
+            lookups = self
+                .resolve_creators(trigger, &mut records, now, &deadline)
+                .await;
+            self.enforce(&mut records, &deadline, &mut calls).await;
+            self.write_tags(&mut records, &deadline, &mut calls).await;
+            if records
+                .iter()
+                .flat_map(InstanceRecord::outcomes)
+                .any(|o| *o == Outcome::NotAttempted)
+            {
+                stopped_early = Some("deadline");
+            }
+        }
+        records.iter().for_each(log_instance);
+        let report = self.summarise(
+            now,
+            trigger,
+            policy,
+            records,
+            not_in_scope,
+            stopped_early,
+            calls,
+            lookups,
+        );
+        tracing::info!(
+            trigger = %report.trigger,
+            complete = report.complete,
+            dry_run = report.dry_run,
+            checked = report.counts.instances_checked,
+            violations = report.counts.violations,
+            tags_set = report.counts.tags_set,
+            untagged = report.counts.untagged,
+            failed = report.counts.failed,
+            "tagging policy run finished"
+        );
+        Ok(report)
+    }
+
+    async fn list(
+        &self,
+        trigger: &Trigger,
+        deadline: &Deadline<'_, C>,
+        calls: &mut CallCounts,
+    ) -> Result<(Vec<fleet_ec2::Instance>, Option<&'static str>), Ec2Error> {
+        let scope = InstanceQuery {
+            vpc_ids: self.settings.vpc_ids.clone(),
+            ..InstanceQuery::default()
+        };
+        let queries: Vec<InstanceQuery> = match trigger {
+            Trigger::Sweep => vec![scope],
+            Trigger::Launched { instance_ids, .. } => instance_ids
+                .chunks(IDS_PER_QUERY)
+                .map(|ids| InstanceQuery {
+                    instance_ids: ids.to_vec(),
+                    ..scope.clone()
+                })
+                .collect(),
+        };
+        let mut instances = Vec::new();
+        for query in &queries {
+            let mut token = None;
+            loop {
+                if deadline.reached() {
+                    return Ok((instances, Some("deadline")));
+                }
+                calls.describe += 1;
+                let page = self.ec2.describe_page(query, token.take()).await?;
+                instances.extend(page.instances);
+                match page.next_token {
+                    Some(next) => token = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok((instances, None))
+    }
+
+    fn enforcement(&self, state: InstanceState) -> Enforcement {
+        use InstanceState::*;
+        let action = self.settings.untagged_action;
+        let (change, note) = match (action, state) {
+            (UntaggedAction::Notify, _) => (None, "reported only (UntaggedAction=notify)"),
+            (UntaggedAction::Stop, Running) => (Some(StateChange::Stop), "the owner must tag it"),
+            (UntaggedAction::Stop, Pending) => (None, "still pending; stopped on a later run"),
+            (UntaggedAction::Stop, _) => (None, "already stopped or stopping"),
+            (UntaggedAction::Terminate, ShuttingDown | Terminated) => (None, "already terminating"),
+            (UntaggedAction::Terminate, _) => (
+                Some(StateChange::Terminate),
+                "untagged instances are not allowed",
+            ),
+        };
+        Enforcement {
+            action,
+            note: note.to_owned(),
+            outcome: Outcome::Unchanged,
+            change,
+        }
+    }
+
+    /// Fills in `UserLookup` values: from the RunInstances event when that triggered the run,
+    /// otherwise from CloudTrail (once per instance; none for launches older than its history).
+    /// Returns the number of lookups made.
+    async fn resolve_creators(
+        &self,
+        trigger: &Trigger,
+        records: &mut [InstanceRecord],
+        now: DateTime<Utc>,
+        deadline: &Deadline<'_, C>,
+    ) -> usize {
+        let from_event = match trigger {
+            Trigger::Launched {
+                creator: Some(c), ..
+            } => Some(c.as_str()),
+            _ => None,
+        };
+        let mut lookups = 0;
+        for record in records.iter_mut() {
+            if !record.violations.iter().any(Violation::awaits_creator) {
+                continue;
+            }
+            let found: Result<(String, String), Outcome> = if let Some(who) = from_event {
+                Ok((who.to_owned(), "from the RunInstances event".to_owned()))
+            } else if record
+                .launched_at
+                .is_some_and(|t| now - t > CLOUDTRAIL_HISTORY)
+            {
+                Ok((
+                    UNDEFINED.to_owned(),
+                    "launched before CloudTrail's 90-day event history".to_owned(),
+                ))
+            } else if deadline.reached() {
+                Err(Outcome::NotAttempted)
+            } else {
+                lookups += 1;
+                match self
+                    .lookup
+                    .launched_by(&record.instance_id, record.created_at)
+                    .await
+                {
+                    Ok(Some(who)) => Ok((who, "RunInstances caller in CloudTrail".to_owned())),
+                    Ok(None) => Ok((
+                        UNDEFINED.to_owned(),
+                        "no RunInstances event for it in CloudTrail".to_owned(),
+                    )),
+                    Err(e) => {
+                        tracing::warn!(instance_id = %record.instance_id, code = %e.code, "creator lookup failed");
+                        Err(Outcome::Failed {
+                            code: e.code,
+                            message: e.message,
+                            transient: e.transient,
+                        })
+                    }
+                }
+            };
+            for v in record.violations.iter_mut().filter(|v| v.awaits_creator()) {
+                match &found {
+                    Ok((who, detail)) => {
+                        v.value = Some(who.clone());
+                        v.detail = detail.clone();
+                    }
+                    Err(outcome) => v.outcome = outcome.clone(),
+                }
+            }
+        }
+        lookups
+    }
+
+    async fn enforce(
+        &self,
+        records: &mut [InstanceRecord],
+        deadline: &Deadline<'_, C>,
+        calls: &mut CallCounts,
+    ) {
+        let mut budget = self.settings.max_enforcements_per_run;
+        let mut queued: BTreeMap<StateChange, Vec<usize>> = BTreeMap::new();
+        for (i, record) in records.iter_mut().enumerate() {
+            let Some(e) = record.untagged.as_mut() else {
+                continue;
+            };
+            let Some(change) = e.change else { continue };
+            if budget == 0 {
+                e.outcome = Outcome::Held;
+                continue;
+            }
+            budget -= 1;
+            if self.settings.dry_run {
+                e.outcome = Outcome::Planned;
+            } else {
+                queued.entry(change).or_default().push(i);
+            }
+        }
+        for (change, members) in queued {
+            let ids: Vec<String> = members
+                .iter()
+                .map(|&i| records[i].instance_id.clone())
+                .collect();
+            let batched = apply_in_batches(
+                &ids,
+                self.settings.batch_size,
+                || deadline.reached(),
+                |batch| async move { self.ec2.change_state(change, &batch).await },
+            )
+            .await;
+            calls.change_state += batched.calls;
+            for (&i, applied) in members.iter().zip(batched.outcomes) {
+                if let Some(e) = records[i].untagged.as_mut() {
+                    e.outcome = applied.into();
+                }
+            }
+        }
+    }
+
+    /// One CreateTags call per (key, value) for every instance that needs it.
+    async fn write_tags(
+        &self,
+        records: &mut [InstanceRecord],
+        deadline: &Deadline<'_, C>,
+        calls: &mut CallCounts,
+    ) {
+        let mut groups: BTreeMap<(String, String), Vec<(usize, usize)>> = BTreeMap::new();
+        for (i, record) in records.iter_mut().enumerate() {
+            for (j, v) in record.violations.iter_mut().enumerate() {
+                let Some(value) = &v.value else { continue };
+                if v.outcome != Outcome::Unchanged {
+                    continue;
+                }
+                if self.settings.dry_run {
+                    v.outcome = Outcome::Planned;
+                } else {
+                    groups
+                        .entry((v.tag_key.clone(), value.clone()))
+                        .or_default()
+                        .push((i, j));
+                }
+            }
+        }
+        for (tag, members) in groups {
+            let ids: Vec<String> = members
+                .iter()
+                .map(|&(i, _)| records[i].instance_id.clone())
+                .collect();
+            let tags = [tag];
+            let batched = apply_in_batches(
+                &ids,
+                self.settings.batch_size,
+                || deadline.reached(),
+                |batch| {
+                    let tags = &tags;
+                    async move { self.ec2.create_tags(&batch, tags).await }
+                },
+            )
+            .await;
+            calls.create_tags += batched.calls;
+            for (&(i, j), applied) in members.iter().zip(batched.outcomes) {
+                records[i].violations[j].outcome = applied.into();
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn summarise(
+        &self,
+        at: DateTime<Utc>,
+        trigger: &Trigger,
+        policy: Policy,
+        mut records: Vec<InstanceRecord>,
+        not_in_scope: Vec<String>,
+        stopped_early: Option<&'static str>,
+        ec2_calls: CallCounts,
+        cloudtrail_lookups: usize,
+    ) -> Report {
+        let mut c = Counts {
+            instances_checked: records.len(),
+            ..Counts::default()
+        };
+        for r in &records {
+            c.compliant += usize::from(r.is_compliant());
+            c.in_grace += usize::from(r.in_grace_until.is_some());
+            c.violations += r.violations.len();
+            for v in &r.violations {
+                let written = matches!(v.outcome, Outcome::Done | Outcome::Planned);
+                c.tags_set += usize::from(written);
+                c.creators_undefined +=
+                    usize::from(written && v.value.as_deref() == Some(UNDEFINED));
+            }
+            if let Some(e) = &r.untagged {
+                c.untagged += 1;
+                let carried_out = matches!(e.outcome, Outcome::Done | Outcome::Planned);
+                match (e.change, carried_out) {
+                    (Some(StateChange::Stop), true) => c.stopped += 1,
+                    (Some(StateChange::Terminate), true) => c.terminated += 1,
+                    _ => {}
+                }
+            }
+            for o in r.outcomes() {
+                match o {
+                    Outcome::Protected { .. } => c.protected += 1,
+                    Outcome::Failed { .. } => c.failed += 1,
+                    Outcome::Held => c.held += 1,
+                    Outcome::NotAttempted => c.not_attempted += 1,
+                    _ => {}
+                }
+            }
+        }
+        if !self.settings.report_compliant {
+            records.retain(|r| !r.is_compliant());
+        }
+        let mut report = Report {
+            at,
+            trigger: trigger.to_string(),
+            dry_run: self.settings.dry_run,
+            complete: stopped_early.is_none(),
+            stopped_early,
+            rules_applied: policy.rules.len(),
+            rule_problems: policy.problems,
+            counts: c,
+            instances: records,
+            not_in_scope,
+            ec2_calls,
+            cloudtrail_lookups,
+        };
+        report.complete = report.complete && !report.has_transient_failures();
+        report
+    }
+}
+
+/// One JSON line per instance with something to say (compliant ones at DEBUG).
+fn log_instance(r: &InstanceRecord) {
+    if r.is_compliant() {
+        tracing::debug!(instance_id = %r.instance_id, "compliant");
+        return;
+    }
+    if let Some(until) = r.in_grace_until {
+        tracing::info!(instance_id = %r.instance_id, until = %until, "untagged, in grace period");
+    }
+    if let Some(e) = &r.untagged {
+        tracing::info!(instance_id = %r.instance_id, state = %r.state, action = %e.action, outcome = e.outcome.name(), note = %e.note, "untagged");
+    }
+    for v in &r.violations {
+        tracing::info!(
+            instance_id = %r.instance_id,
+            rule_id = v.rule_id,
+            tag_key = %v.tag_key,
+            action = v.action,
+            value = v.value.as_deref().unwrap_or(""),
+            outcome = v.outcome.name(),
+            "violation"
+        );
+    }
+}
