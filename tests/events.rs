@@ -3,6 +3,7 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use fleet_testkit::{event_files, load_event, workspace_root};
+use tagging_policy::Trigger;
 
 #[test]
 fn every_event_file_is_a_valid_event_for_its_function() {
@@ -17,12 +18,36 @@ fn every_event_file_is_a_valid_event_for_its_function() {
                     assert_eq!(parsed.detail_type, "Scheduled Event", "{file}");
                     assert!(ec2_scheduler::handler::event_time(&event).is_ok(), "{file}");
                 }
+                "tagging-policy" => {
+                    let trigger = tagging_policy::handler::trigger(&event)
+                        .unwrap_or_else(|e| panic!("{file}: {e}"));
+                    let expected = match file.rsplit('/').next().unwrap_or_default() {
+                        "01-scheduled-sweep.json" => Trigger::Sweep,
+                        "02-runinstances-iam-user.json" => Trigger::Launched {
+                            instance_ids: vec!["i-0a1b2c3d4e5f60001".into()],
+                            creator: Some("alice".into()),
+                        },
+                        "03-runinstances-assumed-role.json" => Trigger::Launched {
+                            instance_ids: vec![
+                                "i-0a1b2c3d4e5f60002".into(),
+                                "i-0a1b2c3d4e5f60003".into(),
+                            ],
+                            creator: Some("Deployer/ci-deploy-4711".into()),
+                        },
+                        "04-runinstances-failed-call.json" => Trigger::Launched {
+                            instance_ids: vec![],
+                            creator: Some("alice".into()),
+                        },
+                        other => panic!("{other}: add its expected trigger here"),
+                    };
+                    assert_eq!(trigger, expected, "{file}");
+                }
                 other => panic!("events/{other}/ has no check: add one here"),
             }
             checked += 1;
         }
     }
-    assert!(checked >= 3, "only {checked} event files found");
+    assert!(checked >= 7, "only {checked} event files found");
 }
 
 #[test]
@@ -33,4 +58,24 @@ fn an_event_without_time_is_refused_with_a_meaningful_error_type() {
     assert_eq!(err.error_type, "InvalidEvent");
     let err = ec2_scheduler::handler::event_time(&serde_json::json!({"hello": 1})).unwrap_err();
     assert_eq!(err.error_type, "InvalidEvent");
+}
+
+#[test]
+fn tagging_policy_refuses_events_it_cannot_act_on() {
+    use serde_json::json;
+    for (event, why) in [
+        (json!({"hello": 1}), "no detail-type"),
+        (
+            json!({"detail-type": "EC2 Instance State-change Notification", "detail": {}}),
+            "unexpected detail-type",
+        ),
+        (
+            json!({"detail-type": "AWS API Call via CloudTrail", "detail": {"eventName": "StopInstances"}}),
+            "expected a RunInstances call, got StopInstances",
+        ),
+    ] {
+        let err = tagging_policy::handler::trigger(&event).unwrap_err();
+        assert_eq!(err.error_type, "InvalidEvent");
+        assert!(err.message.contains(why), "{}", err.message);
+    }
 }

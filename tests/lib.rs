@@ -61,30 +61,12 @@ pub async fn create_fleet(
     let mut ids = BTreeMap::new();
     let mut to_stop = Vec::new();
     for spec in fleet {
-        let tags = TagSpecification::builder()
-            .resource_type(ResourceType::Instance)
-            .tags(Tag::builder().key("Name").value(spec.name).build())
-            .tags(Tag::builder().key("Schedule").value(spec.schedule).build())
-            .build();
-        let out = ec2
-            .run_instances()
-            .image_id("ami-12c6146b")
-            .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
-            .min_count(1)
-            .max_count(1)
-            .tag_specifications(tags)
-            .send()
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "run_instances: {}",
-                    aws_sdk_ec2::error::DisplayErrorContext(e)
-                )
-            });
-        let id = out.instances()[0]
-            .instance_id()
-            .unwrap_or_default()
-            .to_owned();
+        let id = launch_instance(
+            ec2,
+            &[("Name", spec.name), ("Schedule", spec.schedule)],
+            None,
+        )
+        .await;
         if spec.termination_protected {
             ec2.modify_instance_attribute()
                 .instance_id(&id)
@@ -106,6 +88,38 @@ pub async fn create_fleet(
             .unwrap_or_else(|e| panic!("stop_instances: {e}"));
     }
     ids
+}
+
+/// Launches one t3.micro with `tags` (in `subnet_id`, or the default VPC) and returns its id.
+pub async fn launch_instance(
+    ec2: &aws_sdk_ec2::Client,
+    tags: &[(&str, &str)],
+    subnet_id: Option<&str>,
+) -> String {
+    let mut request = ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .set_subnet_id(subnet_id.map(str::to_owned));
+    if !tags.is_empty() {
+        let mut spec = TagSpecification::builder().resource_type(ResourceType::Instance);
+        for (key, value) in tags {
+            spec = spec.tags(Tag::builder().key(*key).value(*value).build());
+        }
+        request = request.tag_specifications(spec.build());
+    }
+    let out = request.send().await.unwrap_or_else(|e| {
+        panic!(
+            "run_instances: {}",
+            aws_sdk_ec2::error::DisplayErrorContext(e)
+        )
+    });
+    out.instances()[0]
+        .instance_id()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Current state and tags of every instance, by instance id.
@@ -143,19 +157,29 @@ pub async fn instances(
 
 /// The scheduler's state table, as the template defines it.
 pub async fn create_state_table(ddb: &aws_sdk_dynamodb::Client, name: &str) {
+    create_table(ddb, name, "Id", ScalarAttributeType::S).await;
+}
+
+/// An on-demand table with a hash key.
+pub async fn create_table(
+    ddb: &aws_sdk_dynamodb::Client,
+    name: &str,
+    key: &str,
+    key_type: ScalarAttributeType,
+) {
     ddb.create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(
             AttributeDefinition::builder()
-                .attribute_name("Id")
-                .attribute_type(ScalarAttributeType::S)
+                .attribute_name(key)
+                .attribute_type(key_type)
                 .build()
                 .unwrap_or_else(|e| panic!("{e}")),
         )
         .key_schema(
             KeySchemaElement::builder()
-                .attribute_name("Id")
+                .attribute_name(key)
                 .key_type(KeyType::Hash)
                 .build()
                 .unwrap_or_else(|e| panic!("{e}")),

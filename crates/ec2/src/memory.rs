@@ -195,13 +195,15 @@ impl Ec2Port for InMemoryEc2 {
                     ));
                 }
                 (StateChange::Terminate, _) => Terminated,
-                _ => return Err(Ec2Error::new(
-                    Ec2ErrorKind::IncorrectState,
-                    "IncorrectInstanceState",
-                    format!(
+                _ => {
+                    return Err(Ec2Error::new(
+                        Ec2ErrorKind::IncorrectState,
+                        "IncorrectInstanceState",
+                        format!(
                         "The instance '{id}' is not in a state from which it can be {change}ed."
                     ),
-                )),
+                    ))
+                }
             };
             next_states.push(next);
         }

@@ -1,0 +1,366 @@
+//! Emulator tests: the real tagging-policy handler, wired to real SDK clients for EC2, DynamoDB
+//! and SNS, run on the sample events in `events/tagging-policy/` against a private moto server.
+//!
+//! CloudTrail LookupEvents does not exist in moto: the creator lookup is the in-memory fake here
+//! (its adapter is tested with aws-smithy-mocks in the crate). moto launches every instance "now",
+//! so the engine's clock stands an hour later, past every grace period.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
+use chrono::{Duration, Utc};
+use fleet_core::{FixedClock, SnsNotifier};
+use fleet_ec2::AwsEc2;
+use fleet_local::{context_with_deadline, create_table, instances, launch_instance};
+use fleet_testkit::{load_event, workspace_root, Moto};
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use tagging_policy::aws::DynamoRules;
+use tagging_policy::handler::handle;
+use tagging_policy::memory::FakeLookup;
+use tagging_policy::ports::RuleSource;
+use tagging_policy::rules::{seed_rows, Policy};
+use tagging_policy::{Engine, Report, Settings};
+
+const RULES_TABLE: &str = "tagging-rules";
+
+type TestEngine = Engine<AwsEc2, DynamoRules, FakeLookup, FixedClock>;
+
+struct Fixture {
+    moto: Moto,
+    ec2: aws_sdk_ec2::Client,
+    ddb: aws_sdk_dynamodb::Client,
+    topic_arn: String,
+    default_vpc: String,
+}
+
+/// The seed rows exactly as README tells users to load them.
+fn seed_items() -> Vec<HashMap<String, AttributeValue>> {
+    let path = workspace_root().join("crates/tagging-policy/seed-rules.json");
+    let items: Vec<BTreeMap<String, BTreeMap<String, String>>> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    items
+        .into_iter()
+        .map(|item| {
+            item.into_iter()
+                .map(|(name, typed)| {
+                    let value = match typed.iter().next() {
+                        Some((t, v)) if t == "N" => AttributeValue::N(v.clone()),
+                        Some((t, v)) if t == "S" => AttributeValue::S(v.clone()),
+                        other => panic!("{name}: unexpected {other:?}"),
+                    };
+                    (name, value)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+async fn fixture() -> Fixture {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config();
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    create_table(&ddb, RULES_TABLE, "RuleId", ScalarAttributeType::N).await;
+    for item in seed_items() {
+        ddb.put_item()
+            .table_name(RULES_TABLE)
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+    }
+    let topic_arn = aws_sdk_sns::Client::new(&sdk)
+        .create_topic()
+        .name("tagging-reports")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let vpcs = ec2.describe_vpcs().send().await.unwrap();
+    let default_vpc = vpcs
+        .vpcs()
+        .iter()
+        .find(|v| v.is_default() == Some(true))
+        .and_then(|v| v.vpc_id())
+        .unwrap()
+        .to_owned();
+    Fixture {
+        moto,
+        ec2,
+        ddb,
+        topic_arn,
+        default_vpc,
+    }
+}
+
+impl Fixture {
+    fn engine(&self, lookup: FakeLookup, settings: Settings) -> (TestEngine, SnsNotifier) {
+        let sdk = self.moto.sdk_config();
+        let engine = Engine {
+            ec2: AwsEc2::new(fleet_ec2::client(&sdk)),
+            rules: DynamoRules::new(self.ddb.clone(), RULES_TABLE),
+            lookup,
+            clock: FixedClock::at(Utc::now() + Duration::hours(1)),
+            settings: Settings {
+                vpc_ids: vec![self.default_vpc.clone()],
+                ..settings
+            },
+        };
+        let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), self.topic_arn.clone());
+        (engine, notifier)
+    }
+
+    /// A subnet in a second VPC, outside the policy's scope.
+    async fn other_subnet(&self) -> String {
+        let vpc = self
+            .ec2
+            .create_vpc()
+            .cidr_block("10.9.0.0/16")
+            .send()
+            .await
+            .unwrap();
+        let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).unwrap();
+        let subnet = self
+            .ec2
+            .create_subnet()
+            .vpc_id(vpc_id)
+            .cidr_block("10.9.1.0/24")
+            .send()
+            .await
+            .unwrap();
+        subnet
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .unwrap()
+            .to_owned()
+    }
+}
+
+async fn run(engine: &TestEngine, notifier: &SnsNotifier, file: &str, event: Value) -> Report {
+    handle(
+        engine,
+        Some(notifier),
+        // Two minutes left, on the engine's clock (an hour ahead).
+        LambdaEvent::new(event, context_with_deadline(3600 + 120)),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+fn tag<'a>(
+    all: &'a BTreeMap<String, (String, BTreeMap<String, String>)>,
+    id: &str,
+    key: &str,
+) -> Option<&'a str> {
+    all[id].1.get(key).map(String::as_str)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_sweep_brings_the_fleet_in_line_and_reports_it() {
+    let f = fixture().await;
+    let web = launch_instance(&f.ec2, &[("Name", "web")], None).await;
+    let legacy = launch_instance(
+        &f.ec2,
+        &[
+            ("Name", "legacy"),
+            ("ProjectCode", "Apollo"),
+            ("CreatedBy", "zoe"),
+            ("Expires", ""),
+        ],
+        None,
+    )
+    .await;
+    let bare = launch_instance(&f.ec2, &[], None).await;
+    let fine = launch_instance(
+        &f.ec2,
+        &[("ProjectCode", "Gemini"), ("CreatedBy", "yuri")],
+        None,
+    )
+    .await;
+    let subnet = f.other_subnet().await;
+    let elsewhere = launch_instance(&f.ec2, &[("Name", "elsewhere")], Some(&subnet)).await;
+
+    let (engine, notifier) = f.engine(
+        FakeLookup::new([(web.as_str(), "alice")]),
+        Settings::default(),
+    );
+    let loaded = Policy::from_rows(engine.rules.load().await.unwrap());
+    assert_eq!(
+        loaded,
+        Policy::from_rows(seed_rows()),
+        "the seed file holds the seed rules"
+    );
+
+    let file = "tagging-policy/01-scheduled-sweep.json";
+    let report = run(&engine, &notifier, file, load_event(file)).await;
+    let today = (Utc::now() + Duration::hours(1))
+        .format("%Y-%m-%d")
+        .to_string();
+
+    let all = instances(&f.ec2).await;
+    assert_eq!(tag(&all, &web, "ProjectCode"), Some("Proj007"));
+    assert_eq!(tag(&all, &web, "CreatedBy"), Some("alice"));
+    assert_eq!(tag(&all, &web, "Expires"), None);
+    assert_eq!(tag(&all, &legacy, "ProjectCode"), Some("Apollo"));
+    assert_eq!(tag(&all, &legacy, "CreatedBy"), Some("zoe"));
+    assert_eq!(tag(&all, &legacy, "Expires"), Some(today.as_str()));
+    assert_eq!(all[&bare].0, "stopped");
+    assert!(
+        all[&bare].1.is_empty(),
+        "an untagged instance is stopped, not tagged"
+    );
+    assert_eq!(all[&fine].1.len(), 2, "compliant: untouched");
+    assert_eq!(
+        all[&elsewhere].1.len(),
+        1,
+        "outside PolicyVpcIds: untouched"
+    );
+    assert_eq!(all[&elsewhere].0, "running");
+    assert_eq!(report.counts.instances_checked, 4);
+    assert_eq!(report.ec2_calls.create_tags, 3, "one call per (key, value)");
+
+    let messages = f.moto.sns_messages();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(
+        messages[0].subject.as_deref(),
+        Some("Tagging policy report")
+    );
+    let at = report.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut lines: Vec<&str> = messages[0].message.lines().collect();
+    let mut expected = vec![
+        format!("Tagging policy run at {at} (scheduled sweep)"),
+        "Instances checked: 4, compliant 1, violations 3, tags set 3, creators undefined 0, untagged 1 (stopped 1, terminated 0, protected 0, held 0), failed 0, not attempted 0, in grace 0".to_owned(),
+        String::new(),
+        format!("{web} (web) running:"),
+        "  ProjectCode missing → set \"Proj007\" (rule 1, Update: the rule's Default): done".to_owned(),
+        "  CreatedBy missing → set \"alice\" (rule 2, UserLookup: RunInstances caller in CloudTrail): done".to_owned(),
+        format!("{legacy} (legacy) running:"),
+        format!("  Expires empty → set \"{today}\" (rule 3, Function: today() at {at}): done"),
+        format!("{bare} (no Name) running:"),
+        "  no tags at all → stop: done; the owner must tag it".to_owned(),
+    ];
+    // Instances are listed in DescribeInstances order; compare as sets of blocks' lines.
+    lines.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(lines, expected);
+
+    // The next sweep finds only the stopped, still untagged instance.
+    let report = run(&engine, &notifier, file, load_event(file)).await;
+    assert_eq!(report.ec2_calls.create_tags, 0);
+    assert_eq!(report.ec2_calls.change_state, 0);
+    assert_eq!(report.counts.untagged, 1);
+    let messages = f.moto.sns_messages();
+    assert_eq!(messages.len(), 2);
+    assert!(messages[1]
+        .message
+        .contains("no tags at all → stop: nothing to do; already stopped or stopping"));
+}
+
+/// The sample's instance ids replaced by instances launched in the stand-in.
+fn with_instance_ids(mut event: Value, ids: &[String]) -> Value {
+    let items = event
+        .pointer_mut("/detail/responseElements/instancesSet/items")
+        .and_then(Value::as_array_mut)
+        .unwrap();
+    assert_eq!(items.len(), ids.len());
+    for (item, id) in items.iter_mut().zip(ids) {
+        item["instanceId"] = Value::String(id.clone());
+    }
+    event
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_instances_events_tag_the_launched_instances_with_their_creator() {
+    let f = fixture().await;
+    let untouched = launch_instance(&f.ec2, &[("Name", "older")], None).await;
+    let (engine, notifier) = f.engine(FakeLookup::default(), Settings::default());
+
+    let cases = [
+        ("tagging-policy/02-runinstances-iam-user.json", 1, "alice"),
+        (
+            "tagging-policy/03-runinstances-assumed-role.json",
+            2,
+            "Deployer/ci-deploy-4711",
+        ),
+    ];
+    for (n, (file, count, creator)) in cases.into_iter().enumerate() {
+        let mut ids = Vec::new();
+        for i in 0..count {
+            ids.push(launch_instance(&f.ec2, &[("Name", &format!("build-{i}"))], None).await);
+        }
+        let report = run(
+            &engine,
+            &notifier,
+            file,
+            with_instance_ids(load_event(file), &ids),
+        )
+        .await;
+        let all = instances(&f.ec2).await;
+        for id in &ids {
+            assert_eq!(tag(&all, id, "CreatedBy"), Some(creator), "{file}");
+            assert_eq!(tag(&all, id, "ProjectCode"), Some("Proj007"), "{file}");
+        }
+        assert_eq!(
+            report.counts.instances_checked, count,
+            "{file}: only the launched instances"
+        );
+        assert!(report.not_in_scope.is_empty(), "{file}");
+        let messages = f.moto.sns_messages();
+        assert_eq!(messages.len(), n + 1, "{file}");
+        let message = &messages[n].message;
+        let plural = if count == 1 { "" } else { "s" };
+        assert!(
+            message.lines().next().unwrap().ends_with(&format!(
+                "(RunInstances by {creator} ({count} instance{plural}))"
+            )),
+            "{file}: {message}"
+        );
+        assert!(message.contains(&format!("  CreatedBy missing → set \"{creator}\" (rule 2, UserLookup: from the RunInstances event): done")), "{message}");
+    }
+    assert!(
+        engine.lookup.calls().is_empty(),
+        "the event names the creator: no CloudTrail lookup"
+    );
+    let all = instances(&f.ec2).await;
+    assert_eq!(tag(&all, &untouched, "ProjectCode"), None);
+
+    // A failed RunInstances call launched nothing: no calls, nothing reported.
+    let file = "tagging-policy/04-runinstances-failed-call.json";
+    let report = run(&engine, &notifier, file, load_event(file)).await;
+    assert_eq!(report.counts.instances_checked, 0);
+    assert_eq!(report.ec2_calls.describe, 0);
+    assert_eq!(f.moto.sns_messages().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_reports_the_same_and_changes_nothing() {
+    let f = fixture().await;
+    let web = launch_instance(&f.ec2, &[("Name", "web")], None).await;
+    let bare = launch_instance(&f.ec2, &[], None).await;
+    let before = instances(&f.ec2).await;
+    let (engine, notifier) = f.engine(
+        FakeLookup::new([(web.as_str(), "alice")]),
+        Settings {
+            dry_run: true,
+            ..Settings::default()
+        },
+    );
+    let file = "tagging-policy/01-scheduled-sweep.json";
+    let report = run(&engine, &notifier, file, load_event(file)).await;
+    assert_eq!(instances(&f.ec2).await, before);
+    assert_eq!(report.counts.tags_set, 2);
+    assert_eq!(report.counts.stopped, 1);
+    let messages = f.moto.sns_messages();
+    assert_eq!(messages.len(), 1);
+    assert!(messages[0]
+        .message
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with("— DRY RUN, nothing was changed"));
+    assert!(messages[0].message.contains(&format!(
+        "{bare} (no Name) running:\n  no tags at all → stop: planned; the owner must tag it"
+    )));
+}
