@@ -1,7 +1,8 @@
 //! The example fleet, created in the local stand-in by the emulator tests and the demo.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
 };
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tag, TagSpecification};
 use std::collections::BTreeMap;
@@ -187,6 +188,35 @@ pub async fn create_table(
         .send()
         .await
         .unwrap_or_else(|e| panic!("create_table: {e}"));
+}
+
+/// The tagging policy's rules table, as the template defines it, holding the seed rows exactly as
+/// the README tells users to load them (`crates/tagging-policy/seed-rules.json`).
+pub async fn create_rules_table(ddb: &aws_sdk_dynamodb::Client, name: &str) {
+    create_table(ddb, name, "RuleId", ScalarAttributeType::N).await;
+    let path = fleet_testkit::workspace_root().join("crates/tagging-policy/seed-rules.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let items: Vec<BTreeMap<String, BTreeMap<String, String>>> =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for item in items {
+        let item = item
+            .into_iter()
+            .map(|(name, typed)| {
+                let value = match typed.iter().next() {
+                    Some((t, v)) if t == "N" => AttributeValue::N(v.clone()),
+                    Some((t, v)) if t == "S" => AttributeValue::S(v.clone()),
+                    other => panic!("{name}: unexpected {other:?}"),
+                };
+                (name, value)
+            })
+            .collect();
+        ddb.put_item()
+            .table_name(name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put_item: {e}"));
+    }
 }
 
 /// A Lambda context with a deadline `seconds` from now, like the real runtime's.

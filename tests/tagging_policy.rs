@@ -5,15 +5,14 @@
 //! (its adapter is tested with aws-smithy-mocks in the crate). moto launches every instance "now",
 //! so the engine's clock stands an hour later, past every grace period.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 use chrono::{Duration, Utc};
 use fleet_core::{FixedClock, SnsNotifier};
 use fleet_ec2::AwsEc2;
-use fleet_local::{context_with_deadline, create_table, instances, launch_instance};
-use fleet_testkit::{load_event, workspace_root, Moto};
+use fleet_local::{context_with_deadline, create_rules_table, instances, launch_instance};
+use fleet_testkit::{load_event, Moto};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use tagging_policy::aws::DynamoRules;
 use tagging_policy::handler::handle;
 use tagging_policy::memory::FakeLookup;
@@ -33,42 +32,12 @@ struct Fixture {
     default_vpc: String,
 }
 
-/// The seed rows exactly as README tells users to load them.
-fn seed_items() -> Vec<HashMap<String, AttributeValue>> {
-    let path = workspace_root().join("crates/tagging-policy/seed-rules.json");
-    let items: Vec<BTreeMap<String, BTreeMap<String, String>>> =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    items
-        .into_iter()
-        .map(|item| {
-            item.into_iter()
-                .map(|(name, typed)| {
-                    let value = match typed.iter().next() {
-                        Some((t, v)) if t == "N" => AttributeValue::N(v.clone()),
-                        Some((t, v)) if t == "S" => AttributeValue::S(v.clone()),
-                        other => panic!("{name}: unexpected {other:?}"),
-                    };
-                    (name, value)
-                })
-                .collect()
-        })
-        .collect()
-}
-
 async fn fixture() -> Fixture {
     let moto = Moto::start();
     let sdk = moto.sdk_config();
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    create_table(&ddb, RULES_TABLE, "RuleId", ScalarAttributeType::N).await;
-    for item in seed_items() {
-        ddb.put_item()
-            .table_name(RULES_TABLE)
-            .set_item(Some(item))
-            .send()
-            .await
-            .unwrap();
-    }
+    create_rules_table(&ddb, RULES_TABLE).await;
     let topic_arn = aws_sdk_sns::Client::new(&sdk)
         .create_topic()
         .name("tagging-reports")

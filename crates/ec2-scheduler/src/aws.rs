@@ -4,6 +4,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::ports::{StateError, StateStore};
+use fleet_core::aws::error_text;
 
 pub use fleet_ec2::{ec2_error, AwsEc2};
 
@@ -43,9 +44,7 @@ impl StateStore for DynamoState {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| {
-                StateError(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
-            })?;
+            .map_err(|e| StateError(error_text(&e)))?;
         let Some(value) = out.item().and_then(|item| item.get(LAST_RUN)) else {
             return Ok(None);
         };
@@ -78,9 +77,7 @@ impl StateStore for DynamoState {
             {
                 Ok(())
             }
-            Err(e) => Err(StateError(
-                aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
-            )),
+            Err(e) => Err(StateError(error_text(&e))),
         }
     }
 }

@@ -1,9 +1,11 @@
 //! The SDK adapter. It owns every SDK detail and maps service errors to domain errors.
 
 use aws_config::SdkConfig;
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::config::http::HttpResponse;
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{Filter, Tag};
 use chrono::{DateTime, Utc};
+use fleet_core::aws::error_text;
 
 use crate::model::{
     Ec2Error, Ec2ErrorKind, Ec2Port, Instance, InstancePage, InstanceQuery, InstanceState,
@@ -39,16 +41,15 @@ impl AwsEc2 {
 }
 
 /// Maps an SDK error to a domain error by its AWS error code.
-pub fn ec2_error<E, R>(err: SdkError<E, R>) -> Ec2Error
+pub fn ec2_error<E>(err: SdkError<E, HttpResponse>) -> Ec2Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     let code = err.code().unwrap_or_default().to_owned();
     let message = err
         .message()
         .map(str::to_owned)
-        .unwrap_or_else(|| DisplayErrorContext(&err).to_string());
+        .unwrap_or_else(|| error_text(&err));
     let kind = match (&err, code.as_str()) {
         (
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_),

@@ -5,6 +5,9 @@ use ec2_scheduler::memory::MemoryState;
 use ec2_scheduler::ports::{Ec2Port, StateStore};
 use ec2_scheduler::{evaluate, InstanceState, RunReport, Scheduler, Settings, Window};
 use fleet_core::FixedClock;
+use tagging_policy::ports::{CreatorLookup, LookupError, RuleSource};
+use tagging_policy::rules::Policy;
+use tagging_policy::{Engine, RuleAction, Settings as TaggingSettings, Trigger};
 
 /// `fleet schedule explain`: one JSON object.
 pub fn explain(
@@ -96,4 +99,86 @@ pub fn render_plan(report: &RunReport) -> String {
         report.instances_seen, c.start, c.stop, c.terminate, c.tags_rewritten, c.held, report.instance_hours_saved_per_day
     ));
     out
+}
+
+/// `fleet tagging plan --no-lookup`: CloudTrail is not asked; creators are reported as not looked up.
+pub struct NoLookup;
+
+impl CreatorLookup for NoLookup {
+    async fn launched_by(
+        &self,
+        _instance_id: &str,
+        _launched_at: Option<DateTime<Utc>>,
+    ) -> Result<Option<String>, LookupError> {
+        Err(LookupError {
+            code: "NotLookedUp".to_owned(),
+            message: "--no-lookup was given".to_owned(),
+            transient: false,
+        })
+    }
+}
+
+/// `fleet tagging plan`: the real engine as a dry run that lists every instance.
+pub async fn tagging_plan<E: Ec2Port, R: RuleSource, L: CreatorLookup>(
+    ec2: E,
+    rules: R,
+    lookup: L,
+    settings: TaggingSettings,
+    at: DateTime<Utc>,
+) -> Result<String, String> {
+    let engine = Engine {
+        ec2,
+        rules,
+        lookup,
+        clock: FixedClock::at(at),
+        settings: TaggingSettings {
+            dry_run: true,
+            report_compliant: true,
+            ..settings
+        },
+    };
+    let report = engine
+        .run(&Trigger::Sweep, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(report.to_text())
+}
+
+/// `fleet tagging rules validate`: every row, usable or skipped. `Err` holds the same text when
+/// a row is bad, so the command can fail.
+pub fn render_rules(table: &str, policy: &Policy) -> Result<String, String> {
+    let mut out = format!(
+        "Rules table {table}: {} usable, {} skipped\n",
+        policy.rules.len(),
+        policy.problems.len()
+    );
+    for rule in &policy.rules {
+        let action = match &rule.action {
+            RuleAction::Update { default } => format!("Update to {default:?}"),
+            RuleAction::UserLookup => "UserLookup (who launched it)".to_owned(),
+            RuleAction::Function { function } => format!("Function {function}"),
+        };
+        out.push_str(&format!(
+            "  rule {}: {} {}, {}\n",
+            rule.rule_id,
+            rule.tag_key,
+            if rule.required {
+                "required (missing or empty is a violation)"
+            } else {
+                "optional (only an empty value is a violation)"
+            },
+            action
+        ));
+    }
+    for problem in &policy.problems {
+        out.push_str(&format!(
+            "  rule {}: SKIPPED, {}\n",
+            problem.rule_id, problem.reason
+        ));
+    }
+    if policy.problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(out)
+    }
 }

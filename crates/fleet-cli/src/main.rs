@@ -2,8 +2,12 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use ec2_scheduler::handler::{ec2_adapter, state_adapter};
 use ec2_scheduler::InstanceState;
-use fleet_cli::{explain, fixed_last_run, plan, render_plan};
+use fleet_cli::{explain, fixed_last_run, plan, render_plan, render_rules, tagging_plan, NoLookup};
 use std::process::ExitCode;
+use tagging_policy::aws::{cloudtrail_client, CloudTrailLookup, DynamoRules};
+use tagging_policy::ports::RuleSource;
+use tagging_policy::rules::Policy;
+use tagging_policy::{Settings as TaggingSettings, UntaggedAction};
 
 #[derive(Parser)]
 #[command(
@@ -21,6 +25,42 @@ enum Command {
     /// The EC2 Schedule-tag scheduler.
     #[command(subcommand)]
     Schedule(Schedule),
+    /// The tagging-policy engine.
+    #[command(subcommand)]
+    Tagging(Tagging),
+}
+
+#[derive(Subcommand)]
+enum Tagging {
+    /// What a sweep would do now to the instances of the configured account (or
+    /// AWS_ENDPOINT_URL), read-only: every instance, each violation and the fix.
+    Plan {
+        /// The rules table (the stack's TaggingRulesTableName output).
+        #[arg(long, env = "RULES_TABLE")]
+        rules_table: String,
+        #[arg(long, env = "UNTAGGED_ACTION", default_value = "stop")]
+        untagged_action: UntaggedAction,
+        #[arg(long, env = "GRACE_MINUTES", default_value_t = 15)]
+        grace_minutes: u32,
+        /// Only instances in these VPCs (repeat, or separate with commas).
+        #[arg(long = "vpc", env = "POLICY_VPC_IDS", value_delimiter = ',')]
+        vpc_ids: Vec<String>,
+        /// Do not ask CloudTrail who launched instances (it has no local stand-in).
+        #[arg(long)]
+        no_lookup: bool,
+    },
+    /// The rules table's rows.
+    #[command(subcommand)]
+    Rules(Rules),
+}
+
+#[derive(Subcommand)]
+enum Rules {
+    /// Checks every row; fails when a row would be skipped.
+    Validate {
+        #[arg(long, env = "RULES_TABLE")]
+        rules_table: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -97,6 +137,63 @@ async fn main() -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("fleet schedule plan: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Tagging(Tagging::Plan {
+            rules_table,
+            untagged_action,
+            grace_minutes,
+            vpc_ids,
+            no_lookup,
+        }) => {
+            let sdk = fleet_core::aws::load_sdk_config().await;
+            let ec2 = fleet_ec2::AwsEc2::new(fleet_ec2::client(&sdk));
+            let rules = DynamoRules::new(aws_sdk_dynamodb::Client::new(&sdk), rules_table);
+            let settings = TaggingSettings {
+                untagged_action,
+                grace: chrono::Duration::minutes(i64::from(grace_minutes)),
+                vpc_ids: vpc_ids
+                    .into_iter()
+                    .filter(|v| !v.trim().is_empty())
+                    .collect(),
+                ..TaggingSettings::default()
+            };
+            let at = Utc::now();
+            let text = if no_lookup {
+                tagging_plan(ec2, rules, NoLookup, settings, at).await
+            } else {
+                let lookup = CloudTrailLookup::new(cloudtrail_client(&sdk));
+                tagging_plan(ec2, rules, lookup, settings, at).await
+            };
+            match text {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("fleet tagging plan: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Tagging(Tagging::Rules(Rules::Validate { rules_table })) => {
+            let sdk = fleet_core::aws::load_sdk_config().await;
+            let rules = DynamoRules::new(aws_sdk_dynamodb::Client::new(&sdk), &rules_table);
+            match rules.load().await {
+                Ok(rows) => match render_rules(&rules_table, &Policy::from_rows(rows)) {
+                    Ok(text) => {
+                        print!("{text}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(text) => {
+                        print!("{text}");
+                        ExitCode::FAILURE
+                    }
+                },
+                Err(e) => {
+                    eprintln!("fleet tagging rules validate: {e}");
                     ExitCode::FAILURE
                 }
             }

@@ -157,3 +157,101 @@ async fn plan_reads_the_stand_in_and_changes_nothing() {
     let described = fleet_local::instances(&ec2).await;
     assert_eq!(described[&ids["web-1"]].0, "stopped");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tagging_plan_and_rules_validate_read_the_stand_in_and_change_nothing() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config();
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    fleet_local::create_rules_table(&ddb, "rules").await;
+    let web = fleet_local::launch_instance(&ec2, &[("Name", "web")], None).await;
+    let bare = fleet_local::launch_instance(&ec2, &[], None).await;
+    let before = fleet_local::instances(&ec2).await;
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_fleet"))
+            .args(args)
+            .envs(moto.env())
+            .env("RULES_TABLE", "rules")
+            .env("GRACE_MINUTES", "0")
+            .output()
+            .unwrap()
+    };
+
+    let out = run(&["tagging", "rules", "validate"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(
+        stdout,
+        "Rules table rules: 3 usable, 0 skipped\n\
+         \x20 rule 1: ProjectCode required (missing or empty is a violation), Update to \"Proj007\"\n\
+         \x20 rule 2: CreatedBy required (missing or empty is a violation), UserLookup (who launched it)\n\
+         \x20 rule 3: Expires optional (only an empty value is a violation), Function today()\n"
+    );
+
+    let out = run(&[
+        "tagging",
+        "plan",
+        "--no-lookup",
+        "--untagged-action",
+        "terminate",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("(scheduled sweep) — DRY RUN, nothing was changed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("{web} (web) running:\n  ProjectCode missing → set \"Proj007\" (rule 1, Update: the rule's Default): planned\n  CreatedBy missing → not set (rule 2, UserLookup: who launched it): FAILED NotLookedUp: --no-lookup was given")), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "{bare} (no Name) running:\n  no tags at all → terminate: planned"
+        )),
+        "{stdout}"
+    );
+    assert_eq!(fleet_local::instances(&ec2).await, before, "read-only");
+
+    // A bad row makes validate fail and name the row.
+    ddb.put_item()
+        .table_name("rules")
+        .item(
+            "RuleId",
+            aws_sdk_dynamodb::types::AttributeValue::N("4".into()),
+        )
+        .item(
+            "TagKey",
+            aws_sdk_dynamodb::types::AttributeValue::S("Owner".into()),
+        )
+        .item(
+            "Action",
+            aws_sdk_dynamodb::types::AttributeValue::S("Delete".into()),
+        )
+        .item(
+            "Required",
+            aws_sdk_dynamodb::types::AttributeValue::S("Y".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let out = run(&["tagging", "rules", "validate"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        stdout.starts_with("Rules table rules: 3 usable, 1 skipped\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with(
+            "  rule 4: SKIPPED, unknown action \"Delete\" (known: Update, UserLookup, Function)\n"
+        ),
+        "{stdout}"
+    );
+}

@@ -2,7 +2,8 @@
 //! SDK detail and map service errors to domain errors.
 
 use aws_config::SdkConfig;
-use aws_sdk_cloudtrail::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudtrail::config::http::HttpResponse;
+use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudtrail::primitives::DateTime as SdkTime;
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -14,6 +15,7 @@ use tokio::time::Instant;
 use crate::identity::creator;
 use crate::ports::{CreatorLookup, LookupError, RuleSource, RulesError};
 use crate::rules::{Field, RuleRow};
+use fleet_core::aws::error_text;
 
 /// The rules table: one item per rule, key `RuleId` (number).
 #[derive(Debug, Clone)]
@@ -59,13 +61,7 @@ impl RuleSource for DynamoRules {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| {
-                    RulesError(format!(
-                        "{}: {}",
-                        self.table,
-                        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                    ))
-                })?;
+                .map_err(|e| RulesError(format!("{}: {}", self.table, error_text(&e))))?;
             rows.extend(out.items().iter().map(|item| RuleRow {
                 rule_id: field(item, "RuleId"),
                 tag_key: field(item, "TagKey"),
@@ -137,16 +133,15 @@ pub fn cloudtrail_client(sdk: &SdkConfig) -> aws_sdk_cloudtrail::Client {
     aws_sdk_cloudtrail::Client::from_conf(config)
 }
 
-fn lookup_error<E, R>(err: SdkError<E, R>) -> LookupError
+fn lookup_error<E>(err: SdkError<E, HttpResponse>) -> LookupError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     let code = err.code().unwrap_or("NoErrorCode").to_owned();
     let message = err
         .message()
         .map(str::to_owned)
-        .unwrap_or_else(|| DisplayErrorContext(&err).to_string());
+        .unwrap_or_else(|| error_text(&err));
     let transient = matches!(
         err,
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
