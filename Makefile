@@ -28,3 +28,4 @@ lint: $(TOOLS)
 
 bench: $(TOOLS)
 	cargo run --quiet -p fleet-local --bin fleet-bench-scheduler
+	cargo run --quiet -p fleet-local --bin fleet-bench-tagging

@@ -35,6 +35,9 @@ pub struct Settings {
     pub batch_size: usize,
     /// Stop issuing calls when less than this remains before the Lambda deadline.
     pub deadline_margin: Duration,
+    /// CloudTrail lookups (2 a second) stop this much earlier still, so the tags they found are
+    /// written in the same run and the next sweep carries on where this one stopped.
+    pub write_reserve: Duration,
     /// Keep compliant instances in the report too (the CLI's plan shows every instance).
     pub report_compliant: bool,
 }
@@ -49,6 +52,7 @@ impl Default for Settings {
             vpc_ids: Vec::new(),
             batch_size: 100,
             deadline_margin: Duration::seconds(10),
+            write_reserve: Duration::seconds(30),
             report_compliant: false,
         }
     }
@@ -322,7 +326,8 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
         deadline: Option<DateTime<Utc>>,
     ) -> Result<Report, RunError> {
         let now = self.clock.now();
-        let deadline = Deadline::new(&self.clock, deadline, self.settings.deadline_margin);
+        let deadline_at = deadline;
+        let deadline = Deadline::new(&self.clock, deadline_at, self.settings.deadline_margin);
         let policy = Policy::from_rows(self.rules.load().await?);
         for p in &policy.problems {
             tracing::warn!(rule_id = %p.rule_id, reason = %p.reason, "rule skipped");
@@ -363,8 +368,13 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
 
         let mut lookups = 0;
         if stopped_early.is_none() {
+            let lookup_deadline = Deadline::new(
+                &self.clock,
+                deadline_at,
+                self.settings.deadline_margin + self.settings.write_reserve,
+            );
             lookups = self
-                .resolve_creators(trigger, &mut records, now, &deadline)
+                .resolve_creators(trigger, &mut records, now, &lookup_deadline)
                 .await;
             self.enforce(&mut records, &deadline, &mut calls).await;
             self.write_tags(&mut records, &deadline, &mut calls).await;

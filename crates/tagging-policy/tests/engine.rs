@@ -2,7 +2,7 @@
 //! of the policy's semantics, batching, the enforcement cap, dry run, the deadline, the report.
 
 use chrono::{DateTime, Duration, Utc};
-use fleet_core::FixedClock;
+use fleet_core::{Clock, FixedClock};
 use fleet_ec2::{FakeInstance, InMemoryEc2, InstanceState, Outcome};
 use tagging_policy::memory::{FakeLookup, MemoryRules};
 use tagging_policy::ports::LookupError;
@@ -522,4 +522,74 @@ i-b (no Name) running:
 ";
     assert_eq!(report.to_text(), expected);
     assert_eq!(report.subject(), "Tagging policy report");
+}
+
+/// CloudTrail at its real pace: every lookup takes a second of the engine's clock.
+struct SlowLookup<'a> {
+    clock: &'a FixedClock,
+    creators: FakeLookup,
+}
+
+impl tagging_policy::ports::CreatorLookup for SlowLookup<'_> {
+    async fn launched_by(
+        &self,
+        instance_id: &str,
+        launched_at: Option<DateTime<Utc>>,
+    ) -> Result<Option<String>, LookupError> {
+        self.clock.advance(Duration::seconds(1));
+        self.creators.launched_by(instance_id, launched_at).await
+    }
+}
+
+#[tokio::test]
+async fn lookups_stop_early_enough_for_their_tags_to_be_written_and_the_next_sweep_continues() {
+    let clock = FixedClock::at(now());
+    let ids: Vec<String> = (0..100).map(|n| format!("i-{n:03}")).collect();
+    let e = Engine {
+        ec2: InMemoryEc2::new(
+            ids.iter().map(|id| instance(id, Running, &[("Name", "x")])),
+            1000,
+        ),
+        rules: MemoryRules(seed_rows()),
+        lookup: SlowLookup {
+            clock: &clock,
+            creators: FakeLookup::new(ids.iter().map(|id| (id.as_str(), "alice"))),
+        },
+        clock: &clock,
+        settings: Settings::default(), // 10 s margin + 30 s kept for writes
+    };
+    let tagged = |e: &Engine<InMemoryEc2, MemoryRules, SlowLookup, &FixedClock>| {
+        ids.iter()
+            .filter(|id| e.ec2.instance(id).unwrap().tags.contains_key("CreatedBy"))
+            .count()
+    };
+
+    let first = e
+        .run(&Trigger::Sweep, Some(clock.now() + Duration::seconds(60)))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.cloudtrail_lookups, 20,
+        "60 s - 10 s margin - 30 s reserve, 1 s each"
+    );
+    assert_eq!(tagged(&e), 20, "what was found is written in the same run");
+    assert_eq!(first.counts.not_attempted, 80);
+    assert_eq!(first.stopped_early, Some("deadline"));
+    assert_eq!(
+        ids.iter()
+            .filter(|id| e.ec2.instance(id).unwrap().tags.contains_key("ProjectCode"))
+            .count(),
+        100,
+        "the other rules are not held back by the lookups"
+    );
+
+    let second = e
+        .run(&Trigger::Sweep, Some(clock.now() + Duration::seconds(60)))
+        .await
+        .unwrap();
+    assert_eq!(
+        second.cloudtrail_lookups, 20,
+        "only instances still without CreatedBy"
+    );
+    assert_eq!(tagged(&e), 40);
 }
