@@ -5,6 +5,7 @@
 use ec2_scheduler::config::Config;
 use ec2_scheduler::handler::{handle, wire};
 use ec2_scheduler::Settings;
+use fleet_core::RunSummary;
 use fleet_local::{
     context_with_deadline, create_fleet, create_state_table, instances, EXAMPLE_FLEET,
 };

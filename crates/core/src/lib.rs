@@ -11,4 +11,4 @@ pub mod telemetry;
 pub use clock::{Clock, Deadline, FixedClock, SystemClock};
 pub use config::{ConfigError, Vars};
 pub use error::{ErrorType, HandlerError};
-pub use notify::{Notifier, NotifyError, SnsNotifier};
+pub use notify::{deliver, Notifier, NotifyError, RunSummary, SnsNotifier};

@@ -3,7 +3,7 @@
 use aws_sdk_sns::error::ProvideErrorMetadata;
 use std::future::Future;
 
-use crate::error::ErrorType;
+use crate::error::{ErrorType, HandlerError};
 
 /// Re-exported so function crates build the client without depending on the SNS crate themselves.
 pub use aws_sdk_sns::Client as SnsClient;
@@ -35,6 +35,38 @@ pub trait Notifier: Send + Sync {
         subject: &str,
         message: &str,
     ) -> impl Future<Output = Result<(), NotifyError>> + Send;
+}
+
+/// What a run returns and, when it has news, sends to the report topic.
+pub trait RunSummary {
+    /// Something an operator should hear about.
+    fn has_news(&self) -> bool;
+    fn subject(&self) -> String;
+    fn to_text(&self) -> String;
+    /// Changes that failed for a reason another invocation may not hit (throttling, 5xx).
+    fn transient_failures(&self) -> usize;
+}
+
+/// Ends an invocation: the report goes out when it has news, then the invocation fails with
+/// `ActionsFailed` if something failed transiently, so Lambda retries it (and the failure is not
+/// hidden behind a success).
+pub async fn deliver<R: RunSummary, N: Notifier>(
+    report: R,
+    notifier: Option<&N>,
+) -> Result<R, HandlerError> {
+    if let (Some(notifier), true) = (notifier, report.has_news()) {
+        notifier
+            .publish(&report.subject(), &report.to_text())
+            .await
+            .map_err(|e| HandlerError::from_error(&e))?;
+    }
+    match report.transient_failures() {
+        0 => Ok(report),
+        n => Err(HandlerError::new(
+            "ActionsFailed",
+            format!("{n} change(s) failed transiently (throttling or a service unavailable); the invocation will be retried"),
+        )),
+    }
 }
 
 /// Publishes to one SNS topic.
@@ -114,6 +146,67 @@ mod tests {
     use super::*;
     use aws_sdk_sns::operation::publish::{PublishError, PublishOutput};
     use aws_smithy_mocks::{mock, mock_client};
+
+    struct Summary {
+        news: bool,
+        transient: usize,
+    }
+
+    impl RunSummary for Summary {
+        fn has_news(&self) -> bool {
+            self.news
+        }
+        fn subject(&self) -> String {
+            "subject".into()
+        }
+        fn to_text(&self) -> String {
+            "text".into()
+        }
+        fn transient_failures(&self) -> usize {
+            self.transient
+        }
+    }
+
+    #[tokio::test]
+    async fn deliver_sends_news_and_fails_on_transient_failures_after_sending() {
+        let notifier = RecordingNotifier::default();
+        let quiet = Summary {
+            news: false,
+            transient: 0,
+        };
+        assert!(deliver(quiet, Some(&notifier)).await.is_ok());
+        assert!(
+            notifier.sent.lock().unwrap().is_empty(),
+            "no news, no message"
+        );
+
+        let failed = Summary {
+            news: true,
+            transient: 2,
+        };
+        let err = deliver(failed, Some(&notifier)).await.err().unwrap();
+        assert_eq!(err.error_type, "ActionsFailed");
+        assert!(
+            err.message.starts_with("2 change(s) failed transiently"),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            *notifier.sent.lock().unwrap(),
+            [("subject".to_owned(), "text".to_owned())],
+            "the report goes out before the invocation fails"
+        );
+        let no_topic: Option<&RecordingNotifier> = None;
+        assert!(deliver(
+            Summary {
+                news: true,
+                transient: 0
+            },
+            no_topic
+        )
+        .await
+        .is_ok());
+    }
 
     #[tokio::test]
     async fn publishes_subject_and_message_to_the_topic() {

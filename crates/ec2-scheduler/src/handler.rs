@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::ports::{Ec2Port, StateStore};
 use crate::run::{RunReport, Scheduler};
 use fleet_core::clock::lambda_deadline;
-use fleet_core::{Clock, HandlerError, Notifier, SnsNotifier, SystemClock};
+use fleet_core::{deliver, Clock, HandlerError, Notifier, SnsNotifier, SystemClock};
 
 /// The EC2 adapter on a client that backs off on throttling.
 pub fn ec2_adapter(sdk: &SdkConfig) -> AwsEc2 {
@@ -70,21 +70,7 @@ where
         .run(now, deadline)
         .await
         .map_err(|e| HandlerError::from_error(&e))?;
-    if let (Some(notifier), true) = (notifier, report.is_worth_reporting()) {
-        notifier
-            .publish(&report.subject(), &report.to_text())
-            .await
-            .map_err(|e| HandlerError::from_error(&e))?;
-    }
-    if report.has_transient_failures() {
-        // The state table was not advanced: the retry (and the next tick) cover this window again.
-        return Err(HandlerError::new(
-            "ActionsFailed",
-            format!(
-                "{} change(s) failed transiently (throttling or EC2 unavailable); the window will be retried",
-                report.counts.failed
-            ),
-        ));
-    }
-    Ok(report)
+    // A transient failure leaves the state table where it was: the retry (and the next tick)
+    // cover this window again.
+    deliver(report, notifier).await
 }

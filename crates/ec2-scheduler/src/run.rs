@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use crate::decide::{evaluate, Action, InstanceState, Verdict, Window};
 use crate::ports::{Ec2Error, Ec2Port, StateChange, StateError, StateStore};
-use fleet_core::{Clock, Deadline, ErrorType};
-use fleet_ec2::{apply_in_batches, InstanceQuery};
+use fleet_core::{Clock, Deadline, ErrorType, RunSummary};
+use fleet_ec2::{change_state_in_batches, create_tags_in_batches, InstanceQuery};
 
 pub use fleet_ec2::{CallCounts, Outcome};
 
@@ -108,13 +108,22 @@ impl RunReport {
             .iter()
             .any(|r| r.outcome.is_transient_failure())
     }
+}
 
+impl RunSummary for RunReport {
     /// Anything an operator would want to hear about.
-    pub fn is_worth_reporting(&self) -> bool {
+    fn has_news(&self) -> bool {
         self.actions.iter().any(DecisionRecord::is_notable) || !self.complete
     }
 
-    pub fn subject(&self) -> String {
+    fn transient_failures(&self) -> usize {
+        self.actions
+            .iter()
+            .filter(|r| r.outcome.is_transient_failure())
+            .count()
+    }
+
+    fn subject(&self) -> String {
         let mut subject = String::from("EC2 scheduler report");
         if self.dry_run {
             subject.push_str(" (dry run)");
@@ -126,7 +135,7 @@ impl RunReport {
     }
 
     /// The report as plain text, for the SNS topic (and its email subscribers).
-    pub fn to_text(&self) -> String {
+    fn to_text(&self) -> String {
         let ts = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
         let c = &self.counts;
         let mut out = format!(
@@ -355,15 +364,16 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
             .iter()
             .map(|&i| records[i].instance_id.clone())
             .collect();
-        let batched = apply_in_batches(
+        let outcomes = change_state_in_batches(
+            &self.ec2,
+            change,
             &ids,
             self.settings.batch_size,
             || deadline.reached(),
-            |batch| async move { self.ec2.change_state(change, &batch).await },
+            calls,
         )
         .await;
-        calls.change_state += batched.calls;
-        for (&i, applied) in indexes.iter().zip(batched.outcomes) {
+        for (&i, applied) in indexes.iter().zip(outcomes) {
             records[i].outcome = applied.into();
         }
     }
@@ -391,18 +401,16 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
                 .iter()
                 .map(|&i| records[i].instance_id.clone())
                 .collect();
-            let batched = apply_in_batches(
+            let outcomes = create_tags_in_batches(
+                &self.ec2,
                 &ids,
+                &tags,
                 self.settings.batch_size,
                 || deadline.reached(),
-                |batch| {
-                    let tags = &tags;
-                    async move { self.ec2.create_tags(&batch, tags).await }
-                },
+                calls,
             )
             .await;
-            calls.create_tags += batched.calls;
-            for (&i, applied) in members.iter().zip(batched.outcomes) {
+            for (&i, applied) in members.iter().zip(outcomes) {
                 let r = &mut records[i];
                 // Keep what the state change reported (e.g. Protected); a tag problem only
                 // replaces a clean outcome.

@@ -8,7 +8,7 @@ use ec2_scheduler::ports::{
 };
 use ec2_scheduler::run::Outcome;
 use ec2_scheduler::{InstanceState, Scheduler, Settings};
-use fleet_core::{Clock, FixedClock};
+use fleet_core::{Clock, FixedClock, RunSummary};
 use std::sync::atomic::{AtomicI64, Ordering};
 use InstanceState::*;
 
@@ -62,7 +62,7 @@ async fn pages_through_every_instance() {
     assert_eq!(s.ec2.calls().describe, 3);
     assert_eq!(report.counts.unchanged, 2500);
     assert!(report.actions.is_empty());
-    assert!(!report.is_worth_reporting());
+    assert!(!report.has_news());
 }
 
 /// Fails any multi-instance call that includes `bad`, like EC2's IncorrectInstanceState.

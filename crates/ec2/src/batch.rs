@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use crate::model::Ec2Error;
+use crate::model::{CallCounts, Ec2Error, Ec2Port, StateChange};
 
 /// What became of one id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +64,40 @@ where
         }
     }
     Batched { outcomes, calls }
+}
+
+/// `change` for every id, in batches with the per-instance fallback; counts the calls made.
+pub async fn change_state_in_batches<E: Ec2Port>(
+    ec2: &E,
+    change: StateChange,
+    ids: &[String],
+    batch_size: usize,
+    out_of_time: impl Fn() -> bool,
+    calls: &mut CallCounts,
+) -> Vec<Applied> {
+    let batched = apply_in_batches(ids, batch_size, out_of_time, |batch| async move {
+        ec2.change_state(change, &batch).await
+    })
+    .await;
+    calls.change_state += batched.calls;
+    batched.outcomes
+}
+
+/// The same `tags` on every id, in batches with the per-instance fallback; counts the calls made.
+pub async fn create_tags_in_batches<E: Ec2Port>(
+    ec2: &E,
+    ids: &[String],
+    tags: &[(String, String)],
+    batch_size: usize,
+    out_of_time: impl Fn() -> bool,
+    calls: &mut CallCounts,
+) -> Vec<Applied> {
+    let batched = apply_in_batches(ids, batch_size, out_of_time, |batch| async move {
+        ec2.create_tags(&batch, tags).await
+    })
+    .await;
+    calls.create_tags += batched.calls;
+    batched.outcomes
 }
 
 #[cfg(test)]

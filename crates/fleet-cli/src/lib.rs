@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use ec2_scheduler::memory::MemoryState;
 use ec2_scheduler::ports::{Ec2Port, StateStore};
 use ec2_scheduler::{evaluate, InstanceState, RunReport, Scheduler, Settings, Window};
-use fleet_core::FixedClock;
+use fleet_core::{FixedClock, RunSummary};
 use tagging_policy::ports::{CreatorLookup, LookupError, RuleSource};
 use tagging_policy::rules::Policy;
 use tagging_policy::{Engine, RuleAction, Settings as TaggingSettings, Trigger};

@@ -10,7 +10,7 @@ use crate::identity::creator;
 use crate::ports::{CreatorLookup, RuleSource};
 use crate::run::{Engine, Report, Trigger};
 use fleet_core::clock::lambda_deadline;
-use fleet_core::{Clock, HandlerError, Notifier, SnsNotifier, SystemClock};
+use fleet_core::{deliver, Clock, HandlerError, Notifier, SnsNotifier, SystemClock};
 use fleet_ec2::{AwsEc2, Ec2Port};
 
 pub type LambdaEngine = Engine<AwsEc2, DynamoRules, CloudTrailLookup, SystemClock>;
@@ -90,21 +90,6 @@ where
         .run(&trigger, lambda_deadline(event.context.deadline))
         .await
         .map_err(|e| HandlerError::from_error(&e))?;
-    if let (Some(notifier), true) = (notifier, report.found_something()) {
-        notifier
-            .publish(report.subject(), &report.to_text())
-            .await
-            .map_err(|e| HandlerError::from_error(&e))?;
-    }
-    if report.has_transient_failures() {
-        // The report went out; the error makes Lambda retry the event (the fixes are idempotent).
-        return Err(HandlerError::new(
-            "ActionsFailed",
-            format!(
-                "{} fix(es) failed transiently (throttling or a service unavailable); the event will be retried",
-                report.counts.failed
-            ),
-        ));
-    }
-    Ok(report)
+    // The fixes are idempotent, so a retry after a transient failure is safe.
+    deliver(report, notifier).await
 }

@@ -9,10 +9,10 @@ use crate::assess::{assess, launched_at, Assessment, UntaggedAction, Violation};
 use crate::identity::UNDEFINED;
 use crate::ports::{CreatorLookup, RuleSource, RulesError};
 use crate::rules::{Policy, RuleProblem};
-use fleet_core::{Clock, Deadline, ErrorType};
+use fleet_core::{Clock, Deadline, ErrorType, RunSummary};
 use fleet_ec2::{
-    apply_in_batches, CallCounts, Ec2Error, Ec2Port, InstanceQuery, InstanceState, Outcome,
-    StateChange,
+    change_state_in_batches, create_tags_in_batches, CallCounts, Ec2Error, Ec2Port, InstanceQuery,
+    InstanceState, Outcome, StateChange,
 };
 
 /// CloudTrail's event history covers the last 90 days.
@@ -170,15 +170,14 @@ pub const REPORT_SUBJECT: &str = "Tagging policy report";
 
 impl Report {
     pub fn has_transient_failures(&self) -> bool {
-        self.instances
-            .iter()
-            .flat_map(InstanceRecord::outcomes)
-            .any(Outcome::is_transient_failure)
+        self.transient_failures() > 0
     }
+}
 
+impl RunSummary for Report {
     /// Something an administrator should hear about: a violation, an untagged instance, a bad
     /// rule, an unfinished run. Compliant instances and ones still in grace are not news.
-    pub fn found_something(&self) -> bool {
+    fn has_news(&self) -> bool {
         !self.complete
             || !self.rule_problems.is_empty()
             || self
@@ -187,12 +186,20 @@ impl Report {
                 .any(|r| r.untagged.is_some() || !r.violations.is_empty())
     }
 
-    pub fn subject(&self) -> &'static str {
-        REPORT_SUBJECT
+    fn subject(&self) -> String {
+        REPORT_SUBJECT.to_owned()
+    }
+
+    fn transient_failures(&self) -> usize {
+        self.instances
+            .iter()
+            .flat_map(InstanceRecord::outcomes)
+            .filter(|o| o.is_transient_failure())
+            .count()
     }
 
     /// The report as plain text, for the SNS topic (and its email subscribers).
-    pub fn to_text(&self) -> String {
+    fn to_text(&self) -> String {
         let ts = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
         let c = &self.counts;
         let mut out = format!("Tagging policy run at {} ({})", ts(self.at), self.trigger);
@@ -319,14 +326,13 @@ pub struct Engine<E, R, L, C> {
 }
 
 impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
-    /// Runs once, now. `deadline` is when Lambda would kill the run.
+    /// Runs once, now. `deadline_at` is when Lambda would kill the run.
     pub async fn run(
         &self,
         trigger: &Trigger,
-        deadline: Option<DateTime<Utc>>,
+        deadline_at: Option<DateTime<Utc>>,
     ) -> Result<Report, RunError> {
         let now = self.clock.now();
-        let deadline_at = deadline;
         let deadline = Deadline::new(&self.clock, deadline_at, self.settings.deadline_margin);
         let policy = Policy::from_rows(self.rules.load().await?);
         for p in &policy.problems {
@@ -569,15 +575,16 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
                 .iter()
                 .map(|&i| records[i].instance_id.clone())
                 .collect();
-            let batched = apply_in_batches(
+            let outcomes = change_state_in_batches(
+                &self.ec2,
+                change,
                 &ids,
                 self.settings.batch_size,
                 || deadline.reached(),
-                |batch| async move { self.ec2.change_state(change, &batch).await },
+                calls,
             )
             .await;
-            calls.change_state += batched.calls;
-            for (&i, applied) in members.iter().zip(batched.outcomes) {
+            for (&i, applied) in members.iter().zip(outcomes) {
                 if let Some(e) = records[i].untagged.as_mut() {
                     e.outcome = applied.into();
                 }
@@ -614,19 +621,16 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
                 .iter()
                 .map(|&(i, _)| records[i].instance_id.clone())
                 .collect();
-            let tags = [tag];
-            let batched = apply_in_batches(
+            let outcomes = create_tags_in_batches(
+                &self.ec2,
                 &ids,
+                &[tag],
                 self.settings.batch_size,
                 || deadline.reached(),
-                |batch| {
-                    let tags = &tags;
-                    async move { self.ec2.create_tags(&batch, tags).await }
-                },
+                calls,
             )
             .await;
-            calls.create_tags += batched.calls;
-            for (&(i, j), applied) in members.iter().zip(batched.outcomes) {
+            for (&(i, j), applied) in members.iter().zip(outcomes) {
                 records[i].violations[j].outcome = applied.into();
             }
         }

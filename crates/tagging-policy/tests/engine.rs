@@ -2,7 +2,7 @@
 //! of the policy's semantics, batching, the enforcement cap, dry run, the deadline, the report.
 
 use chrono::{DateTime, Duration, Utc};
-use fleet_core::{Clock, FixedClock};
+use fleet_core::{Clock, FixedClock, RunSummary};
 use fleet_ec2::{FakeInstance, InMemoryEc2, InstanceState, Outcome};
 use tagging_policy::memory::{FakeLookup, MemoryRules};
 use tagging_policy::ports::LookupError;
@@ -132,7 +132,7 @@ async fn missing_and_empty_values_get_the_rules_values_and_present_ones_are_kept
     // A lookup only for instances that need a creator.
     let looked_up: Vec<String> = e.lookup.calls().into_iter().map(|(id, _)| id).collect();
     assert_eq!(looked_up, ["i-empty", "i-missing"]);
-    assert!(report.found_something());
+    assert!(report.has_news());
     assert!(report.complete);
 }
 
@@ -276,7 +276,7 @@ async fn a_failed_run_instances_call_launched_nothing_and_lists_nothing() {
     let report = e.run(&trigger, None).await.unwrap();
     assert_eq!(e.ec2.calls().describe, 0);
     assert_eq!(report.counts.instances_checked, 0);
-    assert!(!report.found_something());
+    assert!(!report.has_news());
 }
 
 #[tokio::test]
@@ -460,7 +460,7 @@ async fn nothing_to_report_when_all_is_compliant() {
     );
     let report = sweep(&e).await;
     assert!(
-        !report.found_something(),
+        !report.has_news(),
         "a compliant fleet (and one instance in grace) sends nothing"
     );
     assert_eq!(report.counts.compliant, 1);
@@ -494,7 +494,7 @@ async fn the_deadline_stops_the_run_before_any_call() {
         .unwrap();
     assert_eq!(report.stopped_early, Some("deadline"));
     assert!(!report.complete);
-    assert!(report.found_something(), "an incomplete run is reported");
+    assert!(report.has_news(), "an incomplete run is reported");
     assert_eq!(e.ec2.calls().describe, 0);
 }
 
