@@ -42,12 +42,21 @@ fn every_event_file_is_a_valid_event_for_its_function() {
                     };
                     assert_eq!(trigger, expected, "{file}");
                 }
+                "robot-publisher" => {
+                    let request = lambda_http::request::from_str(&event.to_string())
+                        .unwrap_or_else(|e| panic!("{file}: not an API Gateway request: {e}"));
+                    assert!(
+                        matches!(request.uri().path(), "/Prod/" | "/Prod/publish"),
+                        "{file}: {}",
+                        request.uri()
+                    );
+                }
                 other => panic!("events/{other}/ has no check: add one here"),
             }
             checked += 1;
         }
     }
-    assert!(checked >= 7, "only {checked} event files found");
+    assert!(checked >= 18, "only {checked} event files found");
 }
 
 #[test]

@@ -1,0 +1,181 @@
+//! A drive command: validated from the request body, turned into the payload the robot reads.
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Larger bodies are refused before parsing.
+pub const MAX_BODY_BYTES: usize = 1024;
+pub const SPEED_RANGE: (f64, f64) = (0.1, 1.0);
+pub const DEFAULT_SPEED: f64 = 1.0;
+pub const DURATION_MS_RANGE: (u64, u64) = (50, 2000);
+pub const DEFAULT_DURATION_MS: u64 = 200;
+const FIELDS: [&str; 3] = ["action", "speed", "duration_ms"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Forward,
+    Backwards,
+    Left,
+    Right,
+    Stop,
+}
+
+impl Direction {
+    pub const ALL: [Direction; 5] = [
+        Self::Forward,
+        Self::Backwards,
+        Self::Left,
+        Self::Right,
+        Self::Stop,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Forward => "forward",
+            Self::Backwards => "backwards",
+            Self::Left => "left",
+            Self::Right => "right",
+            Self::Stop => "stop",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == text)
+    }
+
+    fn allowed() -> String {
+        Self::ALL.map(Self::as_str).join(", ")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DriveCommand {
+    pub action: Direction,
+    pub speed: f64,
+    pub duration_ms: u64,
+}
+
+/// Why a body was refused; the message names the field and what is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidCommand(pub String);
+
+fn invalid(message: impl Into<String>) -> InvalidCommand {
+    InvalidCommand(message.into())
+}
+
+impl DriveCommand {
+    pub fn parse(body: &[u8]) -> Result<Self, InvalidCommand> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(invalid(format!(
+                "the body is {} bytes; the limit is {MAX_BODY_BYTES}",
+                body.len()
+            )));
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(invalid(
+                r#"the body is empty: send JSON such as {"action":"forward"}"#,
+            ));
+        }
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| invalid(format!("the body is not valid JSON: {e}")))?;
+        let Value::Object(fields) = value else {
+            return Err(invalid(
+                r#"the body must be a JSON object such as {"action":"forward"}"#,
+            ));
+        };
+        if let Some(unknown) = fields.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+            return Err(invalid(format!(
+                "unknown field {unknown:?}: the allowed fields are {}",
+                FIELDS.join(", ")
+            )));
+        }
+        Ok(Self {
+            action: action(&fields)?,
+            speed: speed(&fields)?,
+            duration_ms: duration_ms(&fields)?,
+        })
+    }
+}
+
+fn action(fields: &Map<String, Value>) -> Result<Direction, InvalidCommand> {
+    match fields.get("action") {
+        None => Err(invalid(format!(
+            "missing field \"action\": one of {}",
+            Direction::allowed()
+        ))),
+        Some(Value::String(s)) => Direction::parse(s).ok_or_else(|| {
+            invalid(format!(
+                "\"action\" must be one of {} (got {s:?})",
+                Direction::allowed()
+            ))
+        }),
+        Some(other) => Err(invalid(format!(
+            "\"action\" must be one of {} (got {other})",
+            Direction::allowed()
+        ))),
+    }
+}
+
+fn speed(fields: &Map<String, Value>) -> Result<f64, InvalidCommand> {
+    let (min, max) = SPEED_RANGE;
+    match fields.get("speed") {
+        None => Ok(DEFAULT_SPEED),
+        Some(v) => v
+            .as_f64()
+            .filter(|s| (min..=max).contains(s))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "\"speed\" must be a number from {min} to {max:.1} (got {v})"
+                ))
+            }),
+    }
+}
+
+fn duration_ms(fields: &Map<String, Value>) -> Result<u64, InvalidCommand> {
+    let (min, max) = DURATION_MS_RANGE;
+    match fields.get("duration_ms") {
+        None => Ok(DEFAULT_DURATION_MS),
+        Some(v) => v
+            .as_u64()
+            .filter(|d| (min..=max).contains(d))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "\"duration_ms\" must be a whole number from {min} to {max} (got {v})"
+                ))
+            }),
+    }
+}
+
+/// What the robot receives on `{RobotName}/action`. It drops a command once `expires_at` has
+/// passed, and one whose `sequence` is not above the last it executed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DrivePayload {
+    pub action: Direction,
+    pub speed: f64,
+    pub duration_ms: u64,
+    pub sequence: u64,
+    pub issued_at: String,
+    pub expires_at: String,
+}
+
+impl DrivePayload {
+    pub fn new(command: DriveCommand, sequence: u64, now: DateTime<Utc>, ttl: Duration) -> Self {
+        let ts = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+        Self {
+            action: command.action,
+            speed: command.speed,
+            duration_ms: command.duration_ms,
+            sequence,
+            issued_at: ts(now),
+            expires_at: ts(now + ttl),
+        }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // A struct of strings and numbers always serialises.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}

@@ -1,0 +1,92 @@
+//! The publisher's configuration, read once at init.
+
+use chrono::Duration;
+use fleet_core::{ConfigError, Vars};
+use lambda_http::http::HeaderValue;
+
+use crate::http::Settings;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub settings: Settings,
+    /// `IOT_DATA_ENDPOINT`: the iot-data endpoint, instead of asking DescribeEndpoint.
+    pub iot_data_endpoint: Option<String>,
+}
+
+impl Config {
+    /// `ROBOT_NAME` (required), `ALLOWED_ORIGIN` (default `*`), `COMMAND_TTL_MS` (default
+    /// 3000), `IOT_DATA_ENDPOINT`.
+    pub fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
+        let robot_name = vars.required("ROBOT_NAME")?;
+        // A topic level: no separators or wildcards.
+        if robot_name.contains(['/', '#', '+']) {
+            return Err(ConfigError::Invalid {
+                name: "ROBOT_NAME".into(),
+                value: robot_name,
+                reason: "must not contain '/', '#' or '+' (it is a topic level)".into(),
+            });
+        }
+        let origin = vars
+            .optional("ALLOWED_ORIGIN")
+            .unwrap_or_else(|| "*".to_owned());
+        let allowed_origin = HeaderValue::from_str(&origin).map_err(|_| ConfigError::Invalid {
+            name: "ALLOWED_ORIGIN".into(),
+            value: origin.clone(),
+            reason: "not a valid header value".into(),
+        })?;
+        let ttl_ms: i64 = vars.parsed_or("COMMAND_TTL_MS", 3000)?;
+        if !(500..=60_000).contains(&ttl_ms) {
+            return Err(ConfigError::Invalid {
+                name: "COMMAND_TTL_MS".into(),
+                value: ttl_ms.to_string(),
+                reason: "must be from 500 to 60000".into(),
+            });
+        }
+        Ok(Self {
+            settings: Settings {
+                robot_name,
+                allowed_origin,
+                command_ttl: Duration::milliseconds(ttl_ms),
+            },
+            iot_data_endpoint: vars.optional("IOT_DATA_ENDPOINT"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_vars() {
+        let config =
+            Config::from_vars(&[("ROBOT_NAME", "rover"), ("COMMAND_TTL_MS", "5000")]).unwrap();
+        assert_eq!(config.settings.topic(), "rover/action");
+        assert_eq!(config.settings.allowed_origin, "*");
+        assert_eq!(config.settings.command_ttl, Duration::seconds(5));
+        assert_eq!(config.iot_data_endpoint, None);
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        for (vars, name) in [
+            (vec![], "ROBOT_NAME"),
+            (vec![("ROBOT_NAME", "a/b")], "ROBOT_NAME"),
+            (
+                vec![("ROBOT_NAME", "r"), ("COMMAND_TTL_MS", "10")],
+                "COMMAND_TTL_MS",
+            ),
+            (
+                vec![("ROBOT_NAME", "r"), ("ALLOWED_ORIGIN", "bad\nvalue")],
+                "ALLOWED_ORIGIN",
+            ),
+        ] {
+            let vars: std::collections::HashMap<String, String> = vars
+                .into_iter()
+                .map(|(k, v): (&str, &str)| (k.to_owned(), v.to_owned()))
+                .collect();
+            let err = Config::from_vars(&vars).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+}
