@@ -6,7 +6,9 @@ SAM_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_R
 
 .PHONY: setup demo test lint bench
 
-setup: $(TOOLS)
+BROWSER := tests/browser/node_modules/.installed
+
+setup: $(TOOLS) $(BROWSER)
 
 # Pinned moto[server], cfn-lint, cargo-lambda (with ziglang), aws-sam-cli: see requirements-dev.txt.
 $(TOOLS): requirements-dev.txt
@@ -14,10 +16,16 @@ $(TOOLS): requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# playwright-core for the drive-page browser test (pinned in tests/browser/package-lock.json). The
+# browser itself is Debian's chromium (`apt-get install chromium`; `.ci/run` installs it).
+$(BROWSER): tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	touch $@
+
 demo: $(TOOLS)
 	cargo run --quiet -p fleet-local --bin fleet-local-demo
 
-test: $(TOOLS)
+test: $(TOOLS) $(BROWSER)
 	cargo test --workspace
 
 lint: $(TOOLS)

@@ -82,8 +82,14 @@ impl Moto {
     /// Starts a fresh server and waits until it answers.
     pub fn start() -> Moto {
         let port = free_port();
+        // The request recorder writes to a file (default `moto_recording` in the working
+        // directory): one per server, so parallel tests never read each other's requests.
+        let recording =
+            std::env::temp_dir().join(format!("moto-recording-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_file(&recording);
         let child = Command::new(moto_server_binary())
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_RECORDER_FILEPATH", &recording)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -230,8 +236,9 @@ impl Moto {
         self.post("/moto-api/recorder/start-recording", &Value::Null);
     }
 
-    /// Every request recorded since [`Moto::start_recording`], one JSON object each.
-    pub fn recorded_requests(&self) -> Vec<Value> {
+    /// Every request recorded since [`Moto::start_recording`], bodies decoded.
+    pub fn recorded_requests(&self) -> Vec<RecordedRequest> {
+        use base64::Engine;
         let mut response = self
             .agent
             .get(&self.url("/moto-api/recorder/download-recording"))
@@ -239,10 +246,33 @@ impl Moto {
             .unwrap_or_else(|e| panic!("downloading the recording: {e}"));
         let text = response.body_mut().read_to_string().unwrap_or_default();
         text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .filter_map(|l| serde_json::from_str(l).ok())
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .map(|r| {
+                let field = |name: &str| r.get(name).and_then(Value::as_str).unwrap_or_default();
+                let body = if r.get("body_encoded").and_then(Value::as_bool) == Some(true) {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(field("body"))
+                        .unwrap_or_else(|e| panic!("recorded body: {e}"))
+                } else {
+                    field("body").as_bytes().to_vec()
+                };
+                RecordedRequest {
+                    method: field("method").to_owned(),
+                    url: field("url").to_owned(),
+                    body,
+                }
+            })
             .collect()
     }
+}
+
+/// One request as moto's recorder saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// With the query string, percent-encoded as sent.
+    pub url: String,
+    pub body: Vec<u8>,
 }
 
 impl Drop for Moto {

@@ -1,0 +1,148 @@
+//! Emulator tests: the real publisher handler, wired to real IoT and iot-data SDK clients, on
+//! every sample request in `events/robot-publisher/` against a private moto server. What reached
+//! IoT is read back from moto's request recorder (topic, QoS, payload). And the drive page in
+//! headless Chromium: the Forward button clicked, the publish found in the recorder.
+
+use fleet_local::drive_server;
+use fleet_testkit::{event_files, load_event, workspace_root, Moto, RecordedRequest};
+use robot_publisher::config::Config;
+use serde_json::Value;
+
+fn wire(
+    moto: &Moto,
+) -> robot_publisher::App<
+    robot_publisher::aws::IotPublisher,
+    robot_publisher::ports::ClockSequence,
+    fleet_core::SystemClock,
+> {
+    let config = Config::from_vars(&[("ROBOT_NAME", "rover")]).unwrap();
+    robot_publisher::wire(&moto.sdk_config(), config)
+}
+
+/// (topic, QoS, payload) of every iot-data Publish moto received.
+fn publishes(recorded: &[RecordedRequest]) -> Vec<(String, String, Value)> {
+    recorded
+        .iter()
+        .filter(|r| r.method == "POST" && r.url.contains("/topics/"))
+        .map(|r| {
+            let (path, query) = r.url.split_once('?').unwrap_or((&r.url, ""));
+            let topic = path.rsplit("/topics/").next().unwrap().replace("%2F", "/");
+            let payload =
+                serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{}: {e}", r.url));
+            (topic, query.to_owned(), payload)
+        })
+        .collect()
+}
+
+fn describes(recorded: &[RecordedRequest]) -> usize {
+    recorded
+        .iter()
+        .filter(|r| r.method == "GET" && r.url.contains("/endpoint?endpointType=iot%3AData-ATS"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sample_requests_publish_to_the_robot_topic_in_the_stand_in() {
+    let moto = Moto::start();
+    moto.start_recording();
+    let app = wire(&moto);
+    let mut statuses = Vec::new();
+    for file in event_files("robot-publisher") {
+        let request = lambda_http::request::from_str(&load_event(&file).to_string()).unwrap();
+        let response = app.handle(request).await;
+        statuses.push((
+            file.rsplit('/').next().unwrap().to_owned(),
+            response.status().as_u16(),
+        ));
+    }
+    let good: Vec<&str> = statuses
+        .iter()
+        .filter(|(_, s)| *s == 202)
+        .map(|(f, _)| f.as_str())
+        .collect();
+    assert_eq!(
+        good,
+        ["01-forward.json", "02-left-slow.json", "03-stop.json"],
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|(f, s)| !f.contains("-bad-") || matches!(s, 400 | 405)),
+        "{statuses:?}"
+    );
+
+    let recorded = moto.recorded_requests();
+    assert_eq!(
+        describes(&recorded),
+        1,
+        "the data endpoint is resolved once per container"
+    );
+    let sent = publishes(&recorded);
+    assert_eq!(sent.len(), 3, "only the good requests publish");
+    let actions: Vec<(&str, f64, u64)> = sent
+        .iter()
+        .map(|(topic, query, payload)| {
+            assert_eq!(topic, "rover/action");
+            assert_eq!(query, "qos=1");
+            (
+                payload["action"].as_str().unwrap(),
+                payload["speed"].as_f64().unwrap(),
+                payload["duration_ms"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [("forward", 1.0, 200), ("left", 0.5, 500), ("stop", 0.1, 50)]
+    );
+    let sequences: Vec<u64> = sent
+        .iter()
+        .map(|(_, _, p)| p["sequence"].as_u64().unwrap())
+        .collect();
+    assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
+    let issued =
+        chrono::DateTime::parse_from_rfc3339(sent[0].2["issued_at"].as_str().unwrap()).unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(sent[0].2["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!(expires - issued, chrono::Duration::seconds(3));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_drive_page_in_headless_chromium_publishes_forward() {
+    let moto = Moto::start();
+    moto.start_recording();
+    let server = drive_server(wire(&moto)).await;
+    let script = workspace_root().join("tests/browser/drive.mjs");
+    let url = format!("{}/", server.url);
+    let output = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(&url)
+        .current_dir(workspace_root().join("tests/browser"))
+        .output()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "running node {}: {e} (is Node.js installed?)",
+                script.display()
+            )
+        });
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the browser run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("202 forward: rover/action sequence "),
+        "{stdout}"
+    );
+
+    let sent = publishes(&moto.recorded_requests());
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, "rover/action");
+    assert_eq!(sent[0].1, "qos=1");
+    assert_eq!(sent[0].2["action"], "forward");
+    assert_eq!(sent[0].2["speed"], 0.5, "the page sends the slider's speed");
+    assert_eq!(sent[0].2["duration_ms"], 200);
+}
