@@ -37,3 +37,4 @@ lint: $(TOOLS)
 bench: $(TOOLS)
 	cargo run --quiet -p fleet-local --bin fleet-bench-scheduler
 	cargo run --quiet -p fleet-local --bin fleet-bench-tagging
+	cargo run --quiet -p fleet-local --bin fleet-bench-robot
