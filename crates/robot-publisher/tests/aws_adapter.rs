@@ -17,6 +17,20 @@ fn describe_ok() -> aws_smithy_mocks::Rule {
         })
 }
 
+/// The adapter on mocked clients: `describe` answers DescribeEndpoint, `publish` Publish.
+fn publisher(
+    describe: &aws_smithy_mocks::Rule,
+    publish: &aws_smithy_mocks::Rule,
+    endpoint_override: Option<&str>,
+) -> IotPublisher {
+    IotPublisher::new(
+        mock_client!(aws_sdk_iot, RuleMode::Sequential, [describe]),
+        mock_client!(aws_sdk_iotdataplane, RuleMode::MatchAny, [publish]),
+        endpoint_override.map(str::to_owned),
+        None,
+    )
+}
+
 #[tokio::test]
 async fn the_endpoint_is_described_once_and_publishes_use_qos_1() {
     let describe = describe_ok();
@@ -27,12 +41,7 @@ async fn the_endpoint_is_described_once_and_publishes_use_qos_1() {
                 && r.payload().map(|p| p.as_ref()) == Some(br#"{"action":"forward"}"#.as_slice())
         })
         .then_output(|| PublishOutput::builder().build());
-    let publisher = IotPublisher::new(
-        mock_client!(aws_sdk_iot, RuleMode::MatchAny, [&describe]),
-        mock_client!(aws_sdk_iotdataplane, RuleMode::MatchAny, [&publish]),
-        None,
-        None,
-    );
+    let publisher = publisher(&describe, &publish, None);
     for _ in 0..3 {
         publisher
             .publish("rover/action", br#"{"action":"forward"}"#.to_vec())
@@ -48,11 +57,10 @@ async fn an_endpoint_override_skips_describe_endpoint() {
     let describe = describe_ok();
     let publish = mock!(aws_sdk_iotdataplane::Client::publish)
         .then_output(|| PublishOutput::builder().build());
-    let publisher = IotPublisher::new(
-        mock_client!(aws_sdk_iot, RuleMode::MatchAny, [&describe]),
-        mock_client!(aws_sdk_iotdataplane, RuleMode::MatchAny, [&publish]),
-        Some("a1b2c3-ats.iot.eu-west-1.amazonaws.com".into()),
-        None,
+    let publisher = publisher(
+        &describe,
+        &publish,
+        Some("a1b2c3-ats.iot.eu-west-1.amazonaws.com"),
     );
     publisher
         .publish("rover/action", b"{}".to_vec())
@@ -81,12 +89,7 @@ async fn a_failed_resolution_is_retried_on_the_next_request() {
         .build();
     let publish = mock!(aws_sdk_iotdataplane::Client::publish)
         .then_output(|| PublishOutput::builder().build());
-    let publisher = IotPublisher::new(
-        mock_client!(aws_sdk_iot, RuleMode::Sequential, [&describe]),
-        mock_client!(aws_sdk_iotdataplane, RuleMode::MatchAny, [&publish]),
-        None,
-        None,
-    );
+    let publisher = publisher(&describe, &publish, None);
     let err = publisher
         .publish("rover/action", b"{}".to_vec())
         .await
@@ -115,12 +118,7 @@ async fn publish_errors_keep_their_code() {
                 .build(),
         )
     });
-    let publisher = IotPublisher::new(
-        mock_client!(aws_sdk_iot, RuleMode::MatchAny, [&describe]),
-        mock_client!(aws_sdk_iotdataplane, RuleMode::MatchAny, [&publish]),
-        None,
-        None,
-    );
+    let publisher = publisher(&describe, &publish, None);
     let err = publisher
         .publish("rover/action", b"{}".to_vec())
         .await
