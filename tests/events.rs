@@ -51,12 +51,24 @@ fn every_event_file_is_a_valid_event_for_its_function() {
                         request.uri()
                     );
                 }
+                "otp-validator" => {
+                    let request = lambda_http::request::from_str(&event.to_string())
+                        .unwrap_or_else(|e| panic!("{file}: not an API Gateway request: {e}"));
+                    assert!(
+                        matches!(
+                            request.uri().path(),
+                            "/Prod/otp/send" | "/Prod/otp/verify" | "/Prod/mfa/verify"
+                        ),
+                        "{file}: {}",
+                        request.uri()
+                    );
+                }
                 other => panic!("events/{other}/ has no check: add one here"),
             }
             checked += 1;
         }
     }
-    assert!(checked >= 18, "only {checked} event files found");
+    assert!(checked >= 27, "only {checked} event files found");
 }
 
 #[test]

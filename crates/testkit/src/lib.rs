@@ -230,6 +230,25 @@ impl Moto {
         out
     }
 
+    /// Text messages sent with SNS `Publish(PhoneNumber)`: (phone number, message).
+    pub fn sms_messages(&self) -> Vec<(String, String)> {
+        let data = self.data();
+        data.pointer("/sns/SMS")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                let field = |name: &str| {
+                    m.get(name)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                (field("phone_number"), field("message"))
+            })
+            .collect()
+    }
+
     /// Starts moto's request recorder (clears what it had).
     pub fn start_recording(&self) {
         self.post("/moto-api/recorder/reset-recording", &Value::Null);

@@ -1,0 +1,212 @@
+//! `POST /otp/send`, `POST /otp/verify`, `POST /mfa/verify`. Unknown users get the same answers
+//! as known ones; refusals say when to retry, not why in detail.
+
+use lambda_http::http::header::{HeaderValue, ALLOW, CONTENT_TYPE, RETRY_AFTER};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{json, Map, Value};
+
+use fleet_core::{Clock, ErrorType};
+use fleet_otp::ports::{Digits, MfaCheck, Profiles, Sms, StateStore};
+use fleet_otp::{MfaOutcome, Otp, OtpError, SendOutcome, VerifyOutcome};
+
+pub const MAX_BODY_BYTES: usize = 4096;
+
+fn respond(status: StatusCode, value: Value) -> Response<Body> {
+    let mut response = Response::new(Body::from(value.to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn bad_request(message: String) -> Response<Body> {
+    respond(StatusCode::BAD_REQUEST, json!({ "error": message }))
+}
+
+/// 429 with `Retry-After` in whole seconds (rounded up).
+fn too_many(retry_after: chrono::Duration, mut body: Value) -> Response<Body> {
+    let seconds = (retry_after.num_milliseconds().max(0) + 999) / 1000;
+    body["retry_after_seconds"] = seconds.into();
+    let mut response = respond(StatusCode::TOO_MANY_REQUESTS, body);
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(RETRY_AFTER, value);
+    }
+    response
+}
+
+fn failed(e: &OtpError) -> Response<Body> {
+    tracing::error!(error_type = e.error_type(), error = %e, "request failed");
+    let status = match e {
+        OtpError::Sms(_) => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    respond(
+        status,
+        json!({ "error": "temporarily unavailable; try again" }),
+    )
+}
+
+/// The request's fields, each checked; messages name the field.
+struct Fields(Map<String, Value>);
+
+impl Fields {
+    fn parse(body: &[u8], allowed: &[&str]) -> Result<Self, String> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(format!(
+                "the body is {} bytes; the limit is {MAX_BODY_BYTES}",
+                body.len()
+            ));
+        }
+        let value: Value =
+            serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
+        let Value::Object(map) = value else {
+            return Err("the body must be a JSON object".to_owned());
+        };
+        if let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(format!(
+                "unknown field {unknown:?}: the allowed fields are {}",
+                allowed.join(", ")
+            ));
+        }
+        Ok(Self(map))
+    }
+
+    fn text(
+        &self,
+        name: &str,
+        max_chars: usize,
+        allowed: impl Fn(char) -> bool,
+    ) -> Result<&str, String> {
+        match self.0.get(name) {
+            None => Err(format!("missing field {name:?}")),
+            Some(Value::String(s)) if s.is_empty() => Err(format!("{name:?} must not be empty")),
+            Some(Value::String(s)) if s.chars().count() > max_chars => {
+                Err(format!("{name:?} is longer than {max_chars} characters"))
+            }
+            Some(Value::String(s)) if !s.chars().all(&allowed) => {
+                Err(format!("{name:?} has characters that are not allowed"))
+            }
+            Some(Value::String(s)) => Ok(s),
+            Some(other) => Err(format!("{name:?} must be a string, not {}", kind(other))),
+        }
+    }
+
+    fn user(&self) -> Result<&str, String> {
+        self.text("user", 128, |c| !c.is_control())
+    }
+
+    fn purpose(&self) -> Result<&str, String> {
+        self.text("purpose", 64, |c| {
+            c.is_ascii_alphanumeric() || "-_.:".contains(c)
+        })
+    }
+
+    /// Digits only; a wrong length is a wrong code, answered 401 like any other.
+    fn digits(&self, name: &str) -> Result<&str, String> {
+        self.text(name, 16, |c| c.is_ascii_digit())
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+pub struct Api<P, S, N, M, D, C> {
+    pub otp: Otp<P, S, N, M, D, C>,
+}
+
+impl<P, S, N, M, D, C> Api<P, S, N, M, D, C>
+where
+    P: Profiles,
+    S: StateStore,
+    N: Sms,
+    M: MfaCheck,
+    D: Digits,
+    C: Clock,
+{
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let raw = request.raw_http_path();
+        let path = if raw.is_empty() {
+            request.uri().path()
+        } else {
+            raw
+        };
+        let path = path.trim_end_matches('/').to_owned();
+        if !matches!(path.as_str(), "/otp/send" | "/otp/verify" | "/mfa/verify") {
+            return respond(StatusCode::NOT_FOUND, json!({ "error": "not found" }));
+        }
+        if request.method() != Method::POST {
+            let mut response = respond(
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({ "error": "method not allowed" }),
+            );
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
+        let body = request.body().as_ref();
+        let result = match path.as_str() {
+            "/otp/send" => self.send(body).await,
+            "/otp/verify" => self.verify(body).await,
+            _ => self.mfa(body).await,
+        };
+        result.unwrap_or_else(bad_request)
+    }
+
+    async fn send(&self, body: &[u8]) -> Result<Response<Body>, String> {
+        let fields = Fields::parse(body, &["user", "purpose"])?;
+        let (user, purpose) = (fields.user()?, fields.purpose()?);
+        Ok(match self.otp.send_code(user, purpose).await {
+            Ok(SendOutcome::Sent) => respond(StatusCode::ACCEPTED, json!({ "status": "sent" })),
+            Ok(SendOutcome::Limited { retry_after }) => too_many(
+                retry_after,
+                json!({ "error": "too many codes requested; try again later" }),
+            ),
+            Err(e) => failed(&e),
+        })
+    }
+
+    async fn verify(&self, body: &[u8]) -> Result<Response<Body>, String> {
+        let fields = Fields::parse(body, &["user", "purpose", "code"])?;
+        let (user, purpose, code) = (fields.user()?, fields.purpose()?, fields.digits("code")?);
+        Ok(match self.otp.verify_code(user, purpose, code).await {
+            Ok(VerifyOutcome::Valid) => respond(StatusCode::OK, json!({ "valid": true })),
+            Ok(VerifyOutcome::Invalid) => {
+                respond(StatusCode::UNAUTHORIZED, json!({ "valid": false }))
+            }
+            Ok(VerifyOutcome::Locked { retry_after }) => too_many(
+                retry_after,
+                json!({ "valid": false, "error": "too many attempts; try again later" }),
+            ),
+            Err(e) => failed(&e),
+        })
+    }
+
+    async fn mfa(&self, body: &[u8]) -> Result<Response<Body>, String> {
+        let fields = Fields::parse(body, &["user", "token"])?;
+        let (user, token) = (fields.user()?, fields.digits("token")?);
+        Ok(match self.otp.verify_mfa(user, token).await {
+            Ok(MfaOutcome::Valid) => respond(StatusCode::OK, json!({ "valid": true })),
+            Ok(MfaOutcome::Invalid) => respond(StatusCode::UNAUTHORIZED, json!({ "valid": false })),
+            Ok(MfaOutcome::Locked { retry_after }) => too_many(
+                retry_after,
+                json!({ "valid": false, "error": "too many attempts; try again later" }),
+            ),
+            Ok(MfaOutcome::Unavailable) => respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "valid": false, "error": "the MFA check is unavailable; try again" }),
+            ),
+            Err(e) => failed(&e),
+        })
+    }
+}

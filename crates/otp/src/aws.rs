@@ -1,0 +1,303 @@
+//! AWS adapters: profiles and per-user state in DynamoDB, SMS through SNS, MFA through STS, the
+//! HMAC key from Secrets Manager or SSM. They own every SDK detail and map errors to `OtpError`.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sns::types::MessageAttributeValue;
+use chrono::Utc;
+use std::collections::HashMap;
+
+use crate::code::HmacKey;
+use crate::ports::{MfaCheck, MfaVerdict, OtpError, Profile, Profiles, Sms, StateStore};
+use crate::state::UserState;
+use fleet_core::aws::error_text;
+
+fn string(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+/// Profiles table: `UserId` (S) → `DisplayName`, `Phone` (E.164), `MfaSerial` (optional).
+#[derive(Debug, Clone)]
+pub struct DynamoProfiles {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoProfiles {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl Profiles for DynamoProfiles {
+    async fn get(&self, user_id: &str) -> Result<Option<Profile>, OtpError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("UserId", AttributeValue::S(user_id.to_owned()))
+            .send()
+            .await
+            .map_err(|e| OtpError::Profiles(error_text(&e)))?;
+        let Some(item) = out.item() else {
+            return Ok(None);
+        };
+        let Some(phone) = string(item, "Phone").filter(|p| crate::code::is_e164(p)) else {
+            // A profile without a usable phone cannot receive codes; treat it as unknown.
+            tracing::warn!(user = user_id, "profile has no E.164 Phone");
+            return Ok(None);
+        };
+        Ok(Some(Profile {
+            user_id: user_id.to_owned(),
+            display_name: string(item, "DisplayName").unwrap_or_else(|| user_id.to_owned()),
+            phone,
+            mfa_serial: string(item, "MfaSerial"),
+        }))
+    }
+}
+
+/// Codes table: `UserId` (S) → `State` (the user's state as JSON: code HMACs, send and failure
+/// times), `Version` (N, for conditional writes), `ExpiresAt` (N, the table's TTL attribute).
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+/// Nothing in a state matters after a day; TTL deletes it (eventually) after two.
+const STATE_TTL_SECONDS: i64 = 2 * 24 * 3600;
+
+impl StateStore for DynamoStore {
+    async fn load(&self, user_id: &str) -> Result<(UserState, Option<u64>), OtpError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("UserId", AttributeValue::S(user_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| OtpError::Store(error_text(&e)))?;
+        let Some(item) = out.item() else {
+            return Ok((UserState::default(), None));
+        };
+        let version = item
+            .get("Version")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| {
+                OtpError::Store(format!("{user_id}: Version missing or not a number"))
+            })?;
+        let state = match item.get("State").and_then(|v| v.as_s().ok()) {
+            Some(json) => serde_json::from_str(json)
+                .map_err(|e| OtpError::Store(format!("{user_id}: State is not readable: {e}")))?,
+            None => UserState::default(),
+        };
+        Ok((state, Some(version)))
+    }
+
+    async fn save(
+        &self,
+        user_id: &str,
+        state: &UserState,
+        expected: Option<u64>,
+    ) -> Result<bool, OtpError> {
+        let json = serde_json::to_string(state).map_err(|e| OtpError::Store(e.to_string()))?;
+        let next = expected.map_or(1, |v| v + 1);
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("UserId", AttributeValue::S(user_id.to_owned()))
+            .item("State", AttributeValue::S(json))
+            .item("Version", AttributeValue::N(next.to_string()))
+            .item(
+                "ExpiresAt",
+                AttributeValue::N((Utc::now().timestamp() + STATE_TTL_SECONDS).to_string()),
+            );
+        request = match expected {
+            None => request.condition_expression("attribute_not_exists(UserId)"),
+            Some(v) => request
+                .condition_expression("Version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(OtpError::Store(error_text(&e))),
+        }
+    }
+}
+
+/// Transactional SMS through SNS (delivered even to numbers that opted out of promotions).
+#[derive(Debug, Clone)]
+pub struct SnsSms {
+    client: aws_sdk_sns::Client,
+    sender_id: Option<String>,
+}
+
+impl SnsSms {
+    pub fn new(client: aws_sdk_sns::Client, sender_id: Option<String>) -> Self {
+        Self { client, sender_id }
+    }
+}
+
+fn attribute(value: &str) -> Result<MessageAttributeValue, OtpError> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .map_err(|e| OtpError::Sms(e.to_string()))
+}
+
+impl Sms for SnsSms {
+    async fn send(&self, phone: &str, text: &str) -> Result<(), OtpError> {
+        let mut request = self
+            .client
+            .publish()
+            .phone_number(phone)
+            .message(text)
+            .message_attributes("AWS.SNS.SMS.SMSType", attribute("Transactional")?);
+        if let Some(sender) = &self.sender_id {
+            request = request.message_attributes("AWS.SNS.SMS.SenderID", attribute(sender)?);
+        }
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| OtpError::Sms(error_text(&e)))
+    }
+}
+
+/// IAM MFA through STS `GetSessionToken`; the session itself is thrown away.
+///
+/// STS accepts `GetSessionToken` only from IAM-user credentials, and only for that user's own
+/// device: the client must carry the credentials of the IAM user that owns the devices.
+#[derive(Debug, Clone)]
+pub struct StsMfa {
+    client: aws_sdk_sts::Client,
+}
+
+impl StsMfa {
+    pub fn new(client: aws_sdk_sts::Client) -> Self {
+        Self { client }
+    }
+}
+
+impl MfaCheck for StsMfa {
+    async fn check(&self, serial: &str, token: &str) -> MfaVerdict {
+        use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+        let result = self
+            .client
+            .get_session_token()
+            .serial_number(serial)
+            .token_code(token)
+            .duration_seconds(900)
+            .send()
+            .await;
+        match result {
+            Ok(_) => MfaVerdict::Valid,
+            Err(e) => {
+                let code = e.code().unwrap_or_default();
+                let message = e.message().unwrap_or_default();
+                let transport = matches!(
+                    e,
+                    SdkError::DispatchFailure(_)
+                        | SdkError::TimeoutError(_)
+                        | SdkError::ResponseError(_)
+                );
+                // A wrong code is AccessDenied "MultiFactorAuthentication failed ...". Role or
+                // session credentials are AccessDenied too, but that is our misconfiguration,
+                // never the user's wrong code.
+                if code == "AccessDenied" && !message.contains("session credentials") && !transport
+                {
+                    MfaVerdict::Invalid
+                } else {
+                    tracing::warn!(code, error = %error_text(&e), "STS GetSessionToken unavailable");
+                    MfaVerdict::Unavailable
+                }
+            }
+        }
+    }
+}
+
+/// Where the HMAC key lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    SecretsManager(String),
+    SsmParameter(String),
+}
+
+/// Reads the key once (at init). The secret's string is the key.
+pub async fn load_key(sdk: &aws_config::SdkConfig, source: &KeySource) -> Result<HmacKey, String> {
+    let text = match source {
+        KeySource::SecretsManager(id) => aws_sdk_secretsmanager::Client::new(sdk)
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .map_err(|e| format!("reading secret {id}: {}", error_text(&e)))?
+            .secret_string()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("secret {id} has no SecretString"))?,
+        KeySource::SsmParameter(name) => aws_sdk_ssm::Client::new(sdk)
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| format!("reading parameter {name}: {}", error_text(&e)))?
+            .parameter()
+            .and_then(|p| p.value())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("parameter {name} has no value"))?,
+    };
+    HmacKey::new(text.into_bytes())
+}
+
+/// The service on AWS adapters, built once per container (the key already read).
+pub type AwsOtp = crate::Otp<
+    DynamoProfiles,
+    DynamoStore,
+    SnsSms,
+    StsMfa,
+    crate::ports::OsDigits,
+    fleet_core::SystemClock,
+>;
+
+pub fn wire(
+    sdk: &aws_config::SdkConfig,
+    config: &crate::config::OtpConfig,
+    key: HmacKey,
+) -> AwsOtp {
+    let ddb = aws_sdk_dynamodb::Client::new(sdk);
+    crate::Otp {
+        profiles: DynamoProfiles::new(ddb.clone(), &config.profiles_table),
+        store: DynamoStore::new(ddb, &config.codes_table),
+        sms: SnsSms::new(aws_sdk_sns::Client::new(sdk), config.sms_sender_id.clone()),
+        mfa: StsMfa::new(aws_sdk_sts::Client::new(sdk)),
+        digits: crate::ports::OsDigits,
+        clock: fleet_core::SystemClock,
+        key,
+        limits: config.limits.clone(),
+    }
+}

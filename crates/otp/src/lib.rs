@@ -1,0 +1,16 @@
+//! Proof of presence, shared by the OTP API and the Alexa skill: one-time codes sent by SMS, and
+//! IAM MFA tokens checked with STS. Codes are stored only as HMACs; sends and failures are
+//! budgeted per user; every decision is a pure function of the user's state and the instant.
+
+pub mod aws;
+pub mod code;
+pub mod config;
+pub mod memory;
+pub mod ports;
+pub mod service;
+pub mod state;
+
+pub use code::{mask_phone, HmacKey};
+pub use ports::{MfaVerdict, OtpError, Profile};
+pub use service::{MfaOutcome, Otp, SendOutcome, VerifyOutcome};
+pub use state::{Limits, UserState};

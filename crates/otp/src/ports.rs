@@ -1,0 +1,110 @@
+//! The ports the service runs on. Domain types only; the adapters own the SDK details.
+
+use std::future::Future;
+
+use crate::state::UserState;
+use fleet_core::ErrorType;
+
+/// A user's profile: who they are, where their codes go, their IAM MFA device if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub user_id: String,
+    pub display_name: String,
+    /// E.164.
+    pub phone: String,
+    pub mfa_serial: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OtpError {
+    #[error("profiles: {0}")]
+    Profiles(String),
+    #[error("code store: {0}")]
+    Store(String),
+    #[error("sending the SMS failed: {0}")]
+    Sms(String),
+    #[error("the system's random source failed: {0}")]
+    Randomness(String),
+    /// The store kept changing under us (many concurrent requests for one user).
+    #[error("the user's state changed concurrently; try again")]
+    Contended,
+}
+
+impl ErrorType for OtpError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            OtpError::Profiles(_) => "ProfilesUnavailable",
+            OtpError::Store(_) => "CodeStoreUnavailable",
+            OtpError::Sms(_) => "SmsFailed",
+            OtpError::Randomness(_) => "RandomnessUnavailable",
+            OtpError::Contended => "Contended",
+        }
+    }
+}
+
+pub trait Profiles: Send + Sync {
+    fn get(&self, user_id: &str) -> impl Future<Output = Result<Option<Profile>, OtpError>> + Send;
+}
+
+/// A version-checked document per user: `save` fails with `Ok(false)` when someone else saved
+/// since `load`, which makes every code single-use and every counter exact.
+pub trait StateStore: Send + Sync {
+    /// The state and its version (`None`: no state yet).
+    fn load(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<(UserState, Option<u64>), OtpError>> + Send;
+
+    /// `Ok(true)` when written; `Ok(false)` when the version moved on.
+    fn save(
+        &self,
+        user_id: &str,
+        state: &UserState,
+        expected: Option<u64>,
+    ) -> impl Future<Output = Result<bool, OtpError>> + Send;
+}
+
+pub trait Sms: Send + Sync {
+    fn send(&self, phone: &str, text: &str) -> impl Future<Output = Result<(), OtpError>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaVerdict {
+    Valid,
+    Invalid,
+    /// Throttling, 5xx, or a misconfiguration: never "valid".
+    Unavailable,
+}
+
+/// Checks a token against an IAM MFA device.
+pub trait MfaCheck: Send + Sync {
+    fn check(&self, serial: &str, token: &str) -> impl Future<Output = MfaVerdict> + Send;
+}
+
+/// Random decimal digits from a CSPRNG.
+pub trait Digits: Send + Sync {
+    fn digits(&self, count: usize) -> Result<String, OtpError>;
+}
+
+/// The operating system's CSPRNG.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsDigits;
+
+impl Digits for OsDigits {
+    fn digits(&self, count: usize) -> Result<String, OtpError> {
+        let mut out = String::with_capacity(count);
+        while out.len() < count {
+            let mut bytes = [0u8; 16];
+            getrandom::fill(&mut bytes).map_err(|e| OtpError::Randomness(e.to_string()))?;
+            // Rejection sampling: 250 = 25 × 10, so every digit is equally likely.
+            out.extend(
+                bytes
+                    .iter()
+                    .filter(|b| **b < 250)
+                    .map(|b| char::from(b'0' + b % 10))
+                    .take(count - out.len()),
+            );
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,159 @@
+//! Emulator tests: the OTP API on the real DynamoDB and SNS adapters against moto, with the key
+//! read from moto's Secrets Manager and SSM. The SMS is read back from `/moto-api/data.json` and
+//! typed back through the API. moto's STS accepts any MFA code, so the MFA check here is the
+//! in-memory fake (STS's real answers are in the crate's aws-smithy-mocks tests).
+
+use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
+use fleet_core::SystemClock;
+use fleet_local::create_table;
+use fleet_otp::aws::{load_key, DynamoProfiles, DynamoStore, KeySource, SnsSms};
+use fleet_otp::memory::FakeMfa;
+use fleet_otp::ports::OsDigits;
+use fleet_otp::{Limits, Otp};
+use fleet_testkit::{load_event, Moto};
+use lambda_http::{Body, Response};
+use otp_validator::Api;
+use serde_json::{json, Value};
+
+const KEY: &str = "k3y-for-the-stand-in-only-0123456789abcdef";
+
+fn request(file: &str, body: Option<Value>) -> lambda_http::Request {
+    let mut event = load_event(file);
+    if let Some(body) = body {
+        event["body"] = Value::String(body.to_string());
+    }
+    lambda_http::request::from_str(&event.to_string()).unwrap()
+}
+
+fn json_body(response: &Response<Body>) -> Value {
+    serde_json::from_slice(response.body().as_ref()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_code_goes_out_by_sms_and_comes_back_through_the_api() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config();
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    create_table(&ddb, "otp-profiles", "UserId", ScalarAttributeType::S).await;
+    create_table(&ddb, "otp-codes", "UserId", ScalarAttributeType::S).await;
+    ddb.put_item()
+        .table_name("otp-profiles")
+        .item("UserId", AttributeValue::S("alice".into()))
+        .item("DisplayName", AttributeValue::S("Alice".into()))
+        .item("Phone", AttributeValue::S("+31612345678".into()))
+        .item(
+            "MfaSerial",
+            AttributeValue::S("arn:aws:iam::123456789012:mfa/alice".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // The key, from either store, is the same key.
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name("fleet/otp-key")
+        .secret_string(KEY)
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_ssm::Client::new(&sdk)
+        .put_parameter()
+        .name("/fleet/otp-key")
+        .value(KEY)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let key = load_key(&sdk, &KeySource::SecretsManager("fleet/otp-key".into()))
+        .await
+        .unwrap();
+    let same = load_key(&sdk, &KeySource::SsmParameter("/fleet/otp-key".into()))
+        .await
+        .unwrap();
+    assert_eq!(key.seal("a", "b", "c"), same.seal("a", "b", "c"));
+    let missing = load_key(&sdk, &KeySource::SecretsManager("nope".into()))
+        .await
+        .unwrap_err();
+    assert!(missing.contains("ResourceNotFoundException"), "{missing}");
+
+    let api = Api {
+        otp: Otp {
+            profiles: DynamoProfiles::new(ddb.clone(), "otp-profiles"),
+            store: DynamoStore::new(ddb.clone(), "otp-codes"),
+            sms: SnsSms::new(aws_sdk_sns::Client::new(&sdk), None),
+            mfa: FakeMfa::default(),
+            digits: OsDigits,
+            clock: SystemClock,
+            key,
+            limits: Limits::default(),
+        },
+    };
+
+    let sent = api
+        .handle(request("otp-validator/01-send.json", None))
+        .await;
+    assert_eq!(sent.status().as_u16(), 202);
+    let sms = moto.sms_messages();
+    assert_eq!(sms.len(), 1);
+    assert_eq!(sms[0].0, "+31612345678");
+    let code = sms[0]
+        .1
+        .strip_prefix("Your easytocloud code is ")
+        .unwrap_or_else(|| panic!("{:?}", sms[0].1))
+        .to_owned();
+    assert!(
+        code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+        "{code}"
+    );
+
+    let stored = ddb
+        .get_item()
+        .table_name("otp-codes")
+        .key("UserId", AttributeValue::S("alice".into()))
+        .send()
+        .await
+        .unwrap();
+    let item = stored.item().unwrap();
+    let state = item["State"].as_s().unwrap();
+    assert!(!state.contains(&code), "only the HMAC is stored: {state}");
+    assert!(item["ExpiresAt"].as_n().is_ok(), "the TTL attribute is set");
+
+    let verify = |code: &str| {
+        request(
+            "otp-validator/02-verify.json",
+            Some(json!({"user": "alice", "purpose": "start-instance", "code": code})),
+        )
+    };
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert_eq!(api.handle(verify(wrong)).await.status().as_u16(), 401);
+    let valid = api.handle(verify(&code)).await;
+    assert_eq!(
+        (valid.status().as_u16(), json_body(&valid)),
+        (200, json!({"valid": true}))
+    );
+    assert_eq!(
+        api.handle(verify(&code)).await.status().as_u16(),
+        401,
+        "single use"
+    );
+
+    let unknown = api
+        .handle(request("otp-validator/04-send-unknown-user.json", None))
+        .await;
+    assert_eq!(unknown.status().as_u16(), 202);
+    assert_eq!(moto.sms_messages().len(), 1, "no SMS for an unknown user");
+
+    // The failure budget, kept in DynamoDB: 2 failures so far, 8 more lock.
+    for _ in 0..8 {
+        assert_eq!(api.handle(verify(wrong)).await.status().as_u16(), 401);
+    }
+    let locked = api.handle(verify(&code)).await;
+    assert_eq!(locked.status().as_u16(), 429);
+    let retry_after: i64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((86_000..=86_400).contains(&retry_after), "{retry_after}");
+}
