@@ -6,7 +6,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 use fleet_core::SystemClock;
 use fleet_local::create_table;
-use fleet_otp::aws::{load_key, DynamoProfiles, DynamoStore, KeySource, SnsSms};
+use fleet_otp::aws::{load_key, mfa_sts_client, DynamoProfiles, DynamoStore, KeySource, SnsSms};
 use fleet_otp::memory::FakeMfa;
 use fleet_otp::ports::OsDigits;
 use fleet_otp::{Limits, Otp};

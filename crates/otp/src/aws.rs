@@ -274,6 +274,45 @@ pub async fn load_key(sdk: &aws_config::SdkConfig, source: &KeySource) -> Result
     HmacKey::new(text.into_bytes())
 }
 
+/// An STS client for MFA checks: with the IAM user's access key from `secret_id` when given
+/// (read once, at init), else with the function's own credentials.
+pub async fn mfa_sts_client(
+    sdk: &aws_config::SdkConfig,
+    secret_id: Option<&str>,
+) -> Result<aws_sdk_sts::Client, String> {
+    let Some(id) = secret_id else {
+        return Ok(aws_sdk_sts::Client::new(sdk));
+    };
+    let text = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|e| format!("reading secret {id}: {}", error_text(&e)))?
+        .secret_string()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("secret {id} has no SecretString"))?;
+    let keys: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|_| format!("secret {id} is not JSON with AccessKeyId and SecretAccessKey"))?;
+    let field = |name: &str| {
+        keys.get(name)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("secret {id} has no {name}"))
+    };
+    let credentials = aws_credential_types::Credentials::new(
+        field("AccessKeyId")?,
+        field("SecretAccessKey")?,
+        None,
+        None,
+        "mfa-credentials-secret",
+    );
+    let config = aws_sdk_sts::config::Builder::from(sdk)
+        .credentials_provider(credentials)
+        .build();
+    Ok(aws_sdk_sts::Client::from_conf(config))
+}
+
 /// The service on AWS adapters, built once per container (the key already read).
 pub type AwsOtp = crate::Otp<
     DynamoProfiles,
@@ -288,13 +327,14 @@ pub fn wire(
     sdk: &aws_config::SdkConfig,
     config: &crate::config::OtpConfig,
     key: HmacKey,
+    sts: aws_sdk_sts::Client,
 ) -> AwsOtp {
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
     crate::Otp {
         profiles: DynamoProfiles::new(ddb.clone(), &config.profiles_table),
         store: DynamoStore::new(ddb, &config.codes_table),
         sms: SnsSms::new(aws_sdk_sns::Client::new(sdk), config.sms_sender_id.clone()),
-        mfa: StsMfa::new(aws_sdk_sts::Client::new(sdk)),
+        mfa: StsMfa::new(sts),
         digits: crate::ports::OsDigits,
         clock: fleet_core::SystemClock,
         key,

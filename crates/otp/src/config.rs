@@ -11,12 +11,16 @@ pub struct OtpConfig {
     pub codes_table: String,
     pub key_source: KeySource,
     pub sms_sender_id: Option<String>,
+    /// A secret holding `{"AccessKeyId", "SecretAccessKey"}` of the IAM user that owns the MFA
+    /// devices: STS checks MFA tokens only for IAM-user credentials.
+    pub mfa_credentials_secret_id: Option<String>,
     pub limits: Limits,
 }
 
 impl OtpConfig {
     /// `PROFILES_TABLE`, `CODES_TABLE`, exactly one of `OTP_KEY_SECRET_ID` (Secrets Manager) and
-    /// `OTP_KEY_PARAMETER` (SSM SecureString), `CODE_LENGTH` (4–10, default 6), `SMS_SENDER_ID`.
+    /// `OTP_KEY_PARAMETER` (SSM SecureString), `CODE_LENGTH` (4–10, default 6), `SMS_SENDER_ID`,
+    /// `MFA_CREDENTIALS_SECRET_ID`.
     pub fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
         let key_source = match (
             vars.optional("OTP_KEY_SECRET_ID"),
@@ -50,6 +54,7 @@ impl OtpConfig {
             codes_table: vars.required("CODES_TABLE")?,
             key_source,
             sms_sender_id: vars.optional("SMS_SENDER_ID"),
+            mfa_credentials_secret_id: vars.optional("MFA_CREDENTIALS_SECRET_ID"),
             limits: Limits {
                 code_length,
                 ..Limits::default()
