@@ -77,6 +77,49 @@ async fn a_code_goes_out_by_sms_and_comes_back_through_the_api() {
         .unwrap_err();
     assert!(missing.contains("ResourceNotFoundException"), "{missing}");
 
+    // The MFA user's access key is read from its secret; a malformed one fails the cold start.
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    secrets
+        .create_secret()
+        .name("fleet/mfa-user")
+        .secret_string(r#"{"AccessKeyId":"AKIAEXAMPLEMFAUSER01","SecretAccessKey":"s3cr3t"}"#)
+        .send()
+        .await
+        .unwrap();
+    secrets
+        .create_secret()
+        .name("fleet/mfa-broken")
+        .secret_string("AKIA...")
+        .send()
+        .await
+        .unwrap();
+    let sts = mfa_sts_client(&sdk, Some("fleet/mfa-user")).await.unwrap();
+    moto.start_recording();
+    sts.get_session_token()
+        .serial_number("arn:aws:iam::123456789012:mfa/alice")
+        .token_code("246810")
+        .send()
+        .await
+        .unwrap();
+    let signed_with: Vec<String> = moto
+        .recorded_requests()
+        .iter()
+        .filter_map(|r| r.headers.get("authorization").cloned())
+        .collect();
+    assert!(
+        signed_with
+            .iter()
+            .any(|a| a.contains("Credential=AKIAEXAMPLEMFAUSER01/")),
+        "STS is called with the MFA user's key: {signed_with:?}"
+    );
+    let broken = mfa_sts_client(&sdk, Some("fleet/mfa-broken"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        broken,
+        "secret fleet/mfa-broken is not JSON with AccessKeyId and SecretAccessKey"
+    );
+
     let api = Api {
         otp: Otp {
             profiles: DynamoProfiles::new(ddb.clone(), "otp-profiles"),

@@ -275,9 +275,24 @@ impl Moto {
                 } else {
                     field("body").as_bytes().to_vec()
                 };
+                let headers = r
+                    .get("headers")
+                    .and_then(Value::as_object)
+                    .map(|h| {
+                        h.iter()
+                            .map(|(k, v)| {
+                                (
+                                    k.to_ascii_lowercase(),
+                                    v.as_str().unwrap_or_default().to_owned(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 RecordedRequest {
                     method: field("method").to_owned(),
                     url: field("url").to_owned(),
+                    headers,
                     body,
                 }
             })
@@ -291,6 +306,8 @@ pub struct RecordedRequest {
     pub method: String,
     /// With the query string, percent-encoded as sent.
     pub url: String,
+    /// Lower-case names.
+    pub headers: std::collections::BTreeMap<String, String>,
     pub body: Vec<u8>,
 }
 
