@@ -247,18 +247,23 @@ pub enum KeySource {
     SsmParameter(String),
 }
 
+/// A secret's string, read at init.
+async fn read_secret(sdk: &aws_config::SdkConfig, id: &str) -> Result<String, String> {
+    aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|e| format!("reading secret {id}: {}", error_text(&e)))?
+        .secret_string()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("secret {id} has no SecretString"))
+}
+
 /// Reads the key once (at init). The secret's string is the key.
 pub async fn load_key(sdk: &aws_config::SdkConfig, source: &KeySource) -> Result<HmacKey, String> {
     let text = match source {
-        KeySource::SecretsManager(id) => aws_sdk_secretsmanager::Client::new(sdk)
-            .get_secret_value()
-            .secret_id(id)
-            .send()
-            .await
-            .map_err(|e| format!("reading secret {id}: {}", error_text(&e)))?
-            .secret_string()
-            .map(str::to_owned)
-            .ok_or_else(|| format!("secret {id} has no SecretString"))?,
+        KeySource::SecretsManager(id) => read_secret(sdk, id).await?,
         KeySource::SsmParameter(name) => aws_sdk_ssm::Client::new(sdk)
             .get_parameter()
             .name(name)
@@ -283,15 +288,7 @@ pub async fn mfa_sts_client(
     let Some(id) = secret_id else {
         return Ok(aws_sdk_sts::Client::new(sdk));
     };
-    let text = aws_sdk_secretsmanager::Client::new(sdk)
-        .get_secret_value()
-        .secret_id(id)
-        .send()
-        .await
-        .map_err(|e| format!("reading secret {id}: {}", error_text(&e)))?
-        .secret_string()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("secret {id} has no SecretString"))?;
+    let text = read_secret(sdk, id).await?;
     let keys: serde_json::Value = serde_json::from_str(&text)
         .map_err(|_| format!("secret {id} is not JSON with AccessKeyId and SecretAccessKey"))?;
     let field = |name: &str| {
