@@ -63,12 +63,20 @@ fn every_event_file_is_a_valid_event_for_its_function() {
                         request.uri()
                     );
                 }
+                "alexa-skill" => {
+                    let request: alexa_skill::RequestEnvelope =
+                        serde_json::from_value(event.clone())
+                            .unwrap_or_else(|e| panic!("{file}: not an Alexa request: {e}"));
+                    assert_eq!(request.version, "1.0", "{file}");
+                    assert!(request.user_id().is_some(), "{file}");
+                    assert_eq!(request.application_ids().len(), 2, "{file}");
+                }
                 other => panic!("events/{other}/ has no check: add one here"),
             }
             checked += 1;
         }
     }
-    assert!(checked >= 27, "only {checked} event files found");
+    assert!(checked >= 44, "only {checked} event files found");
 }
 
 #[test]

@@ -1,0 +1,124 @@
+//! AWS adapters: Kinesis streams and the access grants in DynamoDB.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+
+use crate::ports::{AccessStore, ServiceError, Stream, Streams};
+use fleet_core::aws::error_text;
+
+#[derive(Debug, Clone)]
+pub struct KinesisStreams {
+    client: aws_sdk_kinesis::Client,
+}
+
+impl KinesisStreams {
+    pub fn new(client: aws_sdk_kinesis::Client) -> Self {
+        Self { client }
+    }
+}
+
+fn kinesis(message: String) -> ServiceError {
+    ServiceError {
+        service: "Kinesis",
+        message,
+    }
+}
+
+impl Streams for KinesisStreams {
+    /// Every stream (ListStreams, paged), then each one's open shard count.
+    async fn streams(&self) -> Result<Vec<Stream>, ServiceError> {
+        let mut names = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_streams()
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| kinesis(error_text(&e)))?;
+            names.extend(out.stream_names().iter().cloned());
+            match out.next_token().filter(|_| out.has_more_streams()) {
+                Some(next) => token = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        let mut streams = Vec::with_capacity(names.len());
+        for name in names {
+            let out = self
+                .client
+                .describe_stream_summary()
+                .stream_name(&name)
+                .send()
+                .await
+                .map_err(|e| kinesis(error_text(&e)))?;
+            let shards = out
+                .stream_description_summary()
+                .map_or(0, |s| u32::try_from(s.open_shard_count()).unwrap_or(0));
+            streams.push(Stream { name, shards });
+        }
+        Ok(streams)
+    }
+}
+
+/// Access table: `UserId` (S) → `GrantedUntil` (N, epoch seconds), `ExpiresAt` (N, TTL).
+#[derive(Debug, Clone)]
+pub struct DynamoAccess {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoAccess {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn dynamo(message: String) -> ServiceError {
+    ServiceError {
+        service: "DynamoDB",
+        message,
+    }
+}
+
+impl AccessStore for DynamoAccess {
+    async fn granted_until(&self, user_id: &str) -> Result<Option<DateTime<Utc>>, ServiceError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("UserId", AttributeValue::S(user_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| dynamo(error_text(&e)))?;
+        Ok(out
+            .item()
+            .and_then(|i| i.get("GrantedUntil"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<i64>().ok())
+            .and_then(|secs| DateTime::from_timestamp(secs, 0)))
+    }
+
+    async fn grant(&self, user_id: &str, until: DateTime<Utc>) -> Result<(), ServiceError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("UserId", AttributeValue::S(user_id.to_owned()))
+            .item(
+                "GrantedUntil",
+                AttributeValue::N(until.timestamp().to_string()),
+            )
+            .item(
+                "ExpiresAt",
+                AttributeValue::N((until.timestamp() + 3600).to_string()),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| dynamo(error_text(&e)))
+    }
+}

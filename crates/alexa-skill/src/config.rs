@@ -1,0 +1,57 @@
+//! The skill's configuration, read once at init.
+
+use chrono::Duration;
+use fleet_core::{ConfigError, Vars};
+use fleet_otp::config::OtpConfig;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub skill_id: String,
+    pub access_table: String,
+    pub access_ttl: Duration,
+    pub otp: OtpConfig,
+}
+
+impl Config {
+    /// `SKILL_ID`, `ACCESS_TABLE` (required), `ACCESS_MINUTES` (default 10), and the OTP
+    /// library's variables (`PROFILES_TABLE`, `CODES_TABLE`, `OTP_KEY_SECRET_ID`, `CODE_LENGTH`…).
+    pub fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
+        let skill_id = vars.required("SKILL_ID")?;
+        if !skill_id.starts_with("amzn1.ask.skill.") {
+            return Err(ConfigError::Invalid {
+                name: "SKILL_ID".into(),
+                value: skill_id,
+                reason: "expected amzn1.ask.skill.…".into(),
+            });
+        }
+        let minutes: i64 = vars.parsed_or("ACCESS_MINUTES", 10)?;
+        Ok(Self {
+            skill_id,
+            access_table: vars.required("ACCESS_TABLE")?,
+            access_ttl: Duration::minutes(minutes.clamp(1, 60)),
+            otp: OtpConfig::from_vars(vars)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_vars() {
+        let vars = [
+            ("SKILL_ID", "amzn1.ask.skill.0000"),
+            ("ACCESS_TABLE", "access"),
+            ("PROFILES_TABLE", "p"),
+            ("CODES_TABLE", "c"),
+            ("OTP_KEY_SECRET_ID", "k"),
+            ("CODE_LENGTH", "4"),
+        ];
+        let config = Config::from_vars(&vars).unwrap();
+        assert_eq!(config.access_ttl, Duration::minutes(10));
+        assert_eq!(config.otp.limits.code_length, 4);
+        let err = Config::from_vars(&[("SKILL_ID", "my-skill")]).unwrap_err();
+        assert!(err.to_string().contains("SKILL_ID"), "{err}");
+    }
+}

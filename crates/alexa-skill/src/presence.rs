@@ -1,0 +1,71 @@
+//! How the skill asks for proof of presence: the shared OTP library, in-process.
+
+use std::future::Future;
+
+use fleet_core::Clock;
+use fleet_otp::ports::{Digits, MfaCheck, Profiles, Sms, StateStore};
+use fleet_otp::{MfaOutcome, Otp, OtpError, Profile, SendOutcome, VerifyOutcome};
+
+/// The purpose codes for the skill are bound to.
+pub const PURPOSE: &str = "alexa-skill";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Proof {
+    Valid,
+    Invalid,
+    Locked { retry_after: chrono::Duration },
+    Unavailable,
+}
+
+pub trait Presence: Send + Sync {
+    fn profile(&self, user: &str)
+        -> impl Future<Output = Result<Option<Profile>, OtpError>> + Send;
+    fn send_code(&self, user: &str) -> impl Future<Output = Result<SendOutcome, OtpError>> + Send;
+    /// A spoken number: the SMS code, or a 6-digit IAM MFA token when the profile has a device.
+    fn verify(
+        &self,
+        user: &str,
+        spoken: &str,
+    ) -> impl Future<Output = Result<Proof, OtpError>> + Send;
+}
+
+impl<P, S, N, M, D, C> Presence for Otp<P, S, N, M, D, C>
+where
+    P: Profiles,
+    S: StateStore,
+    N: Sms,
+    M: MfaCheck,
+    D: Digits,
+    C: Clock,
+{
+    async fn profile(&self, user: &str) -> Result<Option<Profile>, OtpError> {
+        self.profiles.get(user).await
+    }
+
+    async fn send_code(&self, user: &str) -> Result<SendOutcome, OtpError> {
+        Otp::send_code(self, user, PURPOSE).await
+    }
+
+    async fn verify(&self, user: &str, spoken: &str) -> Result<Proof, OtpError> {
+        let has_device = self
+            .profiles
+            .get(user)
+            .await?
+            .is_some_and(|p| p.mfa_serial.is_some());
+        if has_device && spoken.len() == 6 {
+            return Ok(match self.verify_mfa(user, spoken).await? {
+                MfaOutcome::Valid => Proof::Valid,
+                MfaOutcome::Invalid => Proof::Invalid,
+                MfaOutcome::Locked { retry_after } => Proof::Locked { retry_after },
+                MfaOutcome::Unavailable => Proof::Unavailable,
+            });
+        }
+        // AMAZON.NUMBER drops leading zeros: "zero one four three" arrives as 143.
+        let code = format!("{spoken:0>width$}", width = self.limits.code_length);
+        Ok(match self.verify_code(user, PURPOSE, &code).await? {
+            VerifyOutcome::Valid => Proof::Valid,
+            VerifyOutcome::Invalid => Proof::Invalid,
+            VerifyOutcome::Locked { retry_after } => Proof::Locked { retry_after },
+        })
+    }
+}

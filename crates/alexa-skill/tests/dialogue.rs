@@ -1,0 +1,424 @@
+//! Dialogue tests over in-memory EC2, Kinesis, access and OTP adapters with one fixed clock:
+//! the seed conversation and every refusal path. (tests/alexa_skill.rs plays the seed against moto.)
+
+use alexa_skill::memory::{FakeStreams, MemoryAccess};
+use alexa_skill::ports::{ServiceError, Stream};
+use alexa_skill::{ResponseEnvelope, Settings, Skill};
+use chrono::{DateTime, Duration, Utc};
+use fleet_core::FixedClock;
+use fleet_ec2::{FakeInstance, InMemoryEc2, InstanceState};
+use fleet_otp::memory::{FakeMfa, MemoryProfiles, MemoryStore, RecordingSms, ScriptedDigits};
+use fleet_otp::{HmacKey, Limits, Otp, Profile};
+use fleet_testkit::load_event;
+use serde_json::{json, Map, Value};
+
+const USER: &str = "amzn1.ask.account.AMAXEXAMPLEUSERIDFORTHEEASYTOCLOUDSKILL";
+const SKILL: &str = "amzn1.ask.skill.5d1c3f0e-7a2b-4c9d-8e1f-0a2b3c4d5e6f";
+
+type TestOtp<'a> =
+    Otp<MemoryProfiles, MemoryStore, RecordingSms, FakeMfa, ScriptedDigits, &'a FixedClock>;
+type TestSkill<'a> = Skill<InMemoryEc2, FakeStreams, MemoryAccess, TestOtp<'a>, &'a FixedClock>;
+
+fn t0() -> DateTime<Utc> {
+    "2026-11-23T09:00:00Z".parse().unwrap()
+}
+
+fn named(id: &str, name: &str, state: InstanceState) -> FakeInstance {
+    FakeInstance::new(id, state, &[("Name", name)])
+}
+
+fn skill<'a>(clock: &'a FixedClock, mfa_serial: Option<&str>) -> TestSkill<'a> {
+    let mut instances = vec![
+        named("i-0a1b2c3d4e5f60718", "splunk", InstanceState::Stopped),
+        named("i-web1", "web-1", InstanceState::Running),
+        named("i-web2", "web-2", InstanceState::Running),
+        named("i-db-a", "db", InstanceState::Running),
+        named("i-db-b", "DB", InstanceState::Stopped),
+    ];
+    instances.extend((1..=3).map(|n| {
+        named(
+            &format!("i-w{n}"),
+            &format!("worker-{n}"),
+            InstanceState::Stopped,
+        )
+    }));
+    Skill {
+        ec2: InMemoryEc2::new(instances, 1000),
+        streams: FakeStreams {
+            streams: vec![Stream {
+                name: "clickstream".into(),
+                shards: 4,
+            }],
+            failure: None,
+        },
+        access: MemoryAccess::default(),
+        presence: Otp {
+            profiles: MemoryProfiles::with([Profile {
+                user_id: USER.into(),
+                display_name: "Erik".into(),
+                phone: "+31612345678".into(),
+                mfa_serial: mfa_serial.map(str::to_owned),
+            }]),
+            store: MemoryStore::default(),
+            sms: RecordingSms::default(),
+            mfa: FakeMfa {
+                tokens: [(
+                    "arn:aws:iam::123456789012:mfa/erik".to_owned(),
+                    "246810".to_owned(),
+                )]
+                .into(),
+                ..FakeMfa::default()
+            },
+            digits: ScriptedDigits::new(["5143"]),
+            clock: clock,
+            key: HmacKey::new(*b"0123456789abcdef0123456789abcdef").unwrap(),
+            limits: Limits {
+                code_length: 4,
+                ..Limits::default()
+            },
+        },
+        clock,
+        settings: Settings {
+            skill_id: SKILL.into(),
+            region: "eu-west-1".into(),
+            access_ttl: Duration::minutes(10),
+        },
+    }
+}
+
+/// Plays one sample request with the attributes Alexa would send back.
+async fn say(
+    skill: &TestSkill<'_>,
+    file: &str,
+    attributes: &Map<String, Value>,
+    slot: Option<(&str, &str)>,
+) -> ResponseEnvelope {
+    let mut event = load_event(&format!("alexa-skill/{file}"));
+    event["session"]["attributes"] = Value::Object(attributes.clone());
+    if let Some((name, value)) = slot {
+        event["request"]["intent"]["slots"][name] = json!({"name": name, "value": value});
+    }
+    skill
+        .handle(event)
+        .await
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+fn text(r: &ResponseEnvelope) -> String {
+    r.response
+        .card
+        .as_ref()
+        .map(|c| c.content.clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_seed_conversation() {
+    let clock = FixedClock::at(t0());
+    let s = skill(&clock, None);
+    let none = Map::new();
+    let r = say(&s, "01-launch.json", &none, None).await;
+    assert!(text(&r).starts_with("Welcome to easy to cloud."));
+    assert!(!r.response.should_end_session);
+    assert!(r
+        .response
+        .output_speech
+        .as_ref()
+        .unwrap()
+        .ssml
+        .starts_with("<speak>Welcome"));
+    let r = say(&s, "02-list-instances.json", &none, None).await;
+    assert_eq!(text(&r), "You have the following 8 instances: db is running, DB is stopped, splunk is stopped, web-1 is running, web-2 is running. Say more for the next five.");
+    let r = say(&s, "04-describe-kinesis-shards.json", &none, None).await;
+    assert_eq!(
+        text(&r),
+        "You have a four shard Kinesis stream in Ireland, called clickstream."
+    );
+    let r = say(&s, "05-start-splunk.json", &none, None).await;
+    assert!(
+        text(&r).starts_with("You need to authenticate"),
+        "{}",
+        text(&r)
+    );
+    let attributes = r.session_attributes.clone();
+    assert_eq!(attributes["pending"]["name"], "splunk");
+    let r = say(&s, "06-authenticate-text.json", &attributes, None).await;
+    assert!(text(&r).starts_with("I've sent the code to your phone"));
+    assert_eq!(
+        s.presence.sms.sent(),
+        [(
+            "+31612345678".to_owned(),
+            "Your easytocloud code is 5143".to_owned()
+        )]
+    );
+    let r = say(
+        &s,
+        "07-authenticate-code.json",
+        &r.session_attributes,
+        Some(("Code", "5143")),
+    )
+    .await;
+    assert_eq!(text(&r), "Access granted. Shall I start splunk now?");
+    let r = say(&s, "05-start-splunk.json", &r.session_attributes, None).await;
+    assert_eq!(text(&r), "I have started splunk. It is now running.");
+    assert_eq!(
+        s.ec2.instance("i-0a1b2c3d4e5f60718").unwrap().state,
+        InstanceState::Running
+    );
+    assert!(
+        !r.session_attributes.contains_key("pending"),
+        "carried out: nothing pending"
+    );
+}
+
+#[tokio::test]
+async fn yes_carries_out_the_pending_action_and_no_drops_it() {
+    let clock = FixedClock::at(t0());
+    let s = skill(&clock, None);
+    let r = say(
+        &s,
+        "09-stop-splunk.json",
+        &Map::new(),
+        Some(("InstanceName", "web-1")),
+    )
+    .await;
+    let pending = r.session_attributes.clone();
+    let r = say(&s, "10-no.json", &pending, None).await;
+    assert_eq!(text(&r), "OK, I won't stop web-1.");
+    assert!(!r.session_attributes.contains_key("pending"));
+    let r = say(&s, "08-yes.json", &pending, None).await;
+    assert!(
+        text(&r).starts_with("You need to authenticate first"),
+        "not authenticated yet"
+    );
+    say(&s, "06-authenticate-text.json", &pending, None).await;
+    say(
+        &s,
+        "07-authenticate-code.json",
+        &pending,
+        Some(("Code", "5143")),
+    )
+    .await;
+    let r = say(&s, "08-yes.json", &pending, None).await;
+    assert_eq!(text(&r), "I have stopped web-1. It is now stopped.");
+    let r = say(&s, "08-yes.json", &Map::new(), None).await;
+    assert_eq!(text(&r), "There's nothing waiting for a yes.");
+}
+
+#[tokio::test]
+async fn access_expires_after_ten_minutes() {
+    let clock = FixedClock::at(t0());
+    let s = skill(&clock, None);
+    say(&s, "06-authenticate-text.json", &Map::new(), None).await;
+    say(
+        &s,
+        "07-authenticate-code.json",
+        &Map::new(),
+        Some(("Code", "5143")),
+    )
+    .await;
+    clock.advance(Duration::minutes(9));
+    let r = say(
+        &s,
+        "09-stop-splunk.json",
+        &Map::new(),
+        Some(("InstanceName", "web-2")),
+    )
+    .await;
+    assert_eq!(text(&r), "I have stopped web-2. It is now stopped.");
+    clock.advance(Duration::minutes(2));
+    let r = say(
+        &s,
+        "09-stop-splunk.json",
+        &Map::new(),
+        Some(("InstanceName", "web-1")),
+    )
+    .await;
+    assert!(
+        text(&r).starts_with("You need to authenticate"),
+        "{}",
+        text(&r)
+    );
+    assert_eq!(
+        s.ec2.instance("i-web1").unwrap().state,
+        InstanceState::Running
+    );
+}
+
+#[tokio::test]
+async fn wrong_codes_are_refused_and_then_locked() {
+    let clock = FixedClock::at(t0());
+    let s = skill(&clock, None);
+    say(&s, "06-authenticate-text.json", &Map::new(), None).await;
+    let r = say(
+        &s,
+        "07-authenticate-code.json",
+        &Map::new(),
+        Some(("Code", "1111")),
+    )
+    .await;
+    assert!(text(&r).starts_with("That code is not right."));
+    for _ in 0..9 {
+        say(
+            &s,
+            "07-authenticate-code.json",
+            &Map::new(),
+            Some(("Code", "1111")),
+        )
+        .await;
+    }
+    let r = say(
+        &s,
+        "07-authenticate-code.json",
+        &Map::new(),
+        Some(("Code", "5143")),
+    )
+    .await;
+    assert_eq!(
+        text(&r),
+        "There have been too many wrong codes. Try again in about 24 hours."
+    );
+}
+
+#[tokio::test]
+async fn a_six_digit_number_is_an_mfa_token_when_the_profile_has_a_device() {
+    let clock = FixedClock::at(t0());
+    let s = skill(&clock, Some("arn:aws:iam::123456789012:mfa/erik"));
+    let r = say(
+        &s,
+        "07-authenticate-code.json",
+        &Map::new(),
+        Some(("Code", "246810")),
+    )
+    .await;
+    assert_eq!(text(&r), "Access granted.");
+    let r = say(
+        &s,
+        "07-authenticate-code.json",
+        &Map::new(),
+        Some(("Code", "246810")),
+    )
+    .await;
+    assert!(
+        text(&r).starts_with("That code is not right."),
+        "a replayed token"
+    );
+}
+
+#[tokio::test]
+async fn names_unknown_ambiguous_missing_and_paging() {
+    let clock = FixedClock::at(t0());
+    let s = skill(&clock, None);
+    let none = Map::new();
+    let r = say(
+        &s,
+        "05-start-splunk.json",
+        &none,
+        Some(("InstanceName", "jenkins")),
+    )
+    .await;
+    assert_eq!(text(&r), "I can't find an instance called jenkins.");
+    let r = say(
+        &s,
+        "05-start-splunk.json",
+        &none,
+        Some(("InstanceName", "web")),
+    )
+    .await;
+    assert_eq!(text(&r), "Which one: web-1, or web-2?");
+    assert!(!r.response.should_end_session);
+    let r = say(
+        &s,
+        "05-start-splunk.json",
+        &none,
+        Some(("InstanceName", "Db")),
+    )
+    .await;
+    assert_eq!(text(&r), "There are two instances called db. Give them different Name tags so I can tell them apart.");
+    let r = say(&s, "15-start-without-a-name.json", &none, None).await;
+    assert_eq!(text(&r), "Which instance should I start?");
+    assert!(r.response.reprompt.is_some());
+
+    let r = say(&s, "02-list-instances.json", &none, None).await;
+    let r = say(&s, "03-more.json", &r.session_attributes, None).await;
+    assert_eq!(
+        text(&r),
+        "Next: worker-1 is stopped, worker-2 is stopped, worker-3 is stopped."
+    );
+    assert!(!r.session_attributes.contains_key("list_offset"));
+    let r = say(&s, "03-more.json", &none, None).await;
+    assert_eq!(text(&r), "Say list instances first.");
+}
+
+#[tokio::test]
+async fn built_in_intents_and_session_end() {
+    let clock = FixedClock::at(t0());
+    let s = skill(&clock, None);
+    let none = Map::new();
+    assert!(text(&say(&s, "11-help.json", &none, None).await)
+        .starts_with("You can say: list instances"));
+    for file in ["12-stop.json", "13-cancel.json"] {
+        let r = say(&s, file, &none, None).await;
+        assert_eq!(text(&r), "Goodbye.");
+        assert!(r.response.should_end_session);
+    }
+    let r = say(&s, "14-fallback.json", &none, None).await;
+    assert!(text(&r).starts_with("Sorry, I can't help with that."));
+    assert!(
+        !r.response.should_end_session,
+        "a reprompt, never an error sound"
+    );
+    let r = say(&s, "16-session-ended.json", &none, None).await;
+    assert!(r.response.output_speech.is_none() && r.response.should_end_session);
+}
+
+#[tokio::test]
+async fn another_skill_and_malformed_requests_are_errors() {
+    let clock = FixedClock::at(t0());
+    let s = skill(&clock, None);
+    let err = s
+        .handle(load_event("alexa-skill/17-another-skill.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type, "InvalidApplicationId");
+    let err = s
+        .handle(json!({"version": "1.0", "request": {"type": "Nonsense"}}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type, "InvalidRequest");
+    let err = s.handle(json!("not even an object")).await.unwrap_err();
+    assert_eq!(err.error_type, "InvalidRequest");
+    assert!(s.ec2.calls().describe == 0, "nothing was looked up");
+}
+
+#[tokio::test]
+async fn aws_errors_become_a_spoken_apology() {
+    let clock = FixedClock::at(t0());
+    let mut s = skill(&clock, None);
+    s.streams.failure = Some(ServiceError {
+        service: "Kinesis",
+        message: "ThrottlingException: Rate exceeded".into(),
+    });
+    let r = say(&s, "04-describe-kinesis-shards.json", &Map::new(), None).await;
+    assert_eq!(
+        text(&r),
+        "Sorry, I couldn't reach AWS just now. Please try again in a moment."
+    );
+    assert!(!r.response.should_end_session);
+}
+
+#[test]
+fn speech_is_ssml_and_cards_carry_the_same_text() {
+    let r = ResponseEnvelope::say("R&D <ops>", None, false, Map::new());
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(
+        json["response"]["outputSpeech"],
+        json!({"type": "SSML", "ssml": "<speak>R&amp;D &lt;ops&gt;</speak>"})
+    );
+    assert_eq!(
+        json["response"]["card"],
+        json!({"type": "Simple", "title": "easy to cloud", "content": "R&D <ops>"})
+    );
+    assert_eq!(json["response"]["shouldEndSession"], false);
+    assert_eq!(json["version"], "1.0");
+}
