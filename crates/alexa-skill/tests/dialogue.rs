@@ -70,7 +70,7 @@ fn skill<'a>(clock: &'a FixedClock, mfa_serial: Option<&str>) -> TestSkill<'a> {
                 ..FakeMfa::default()
             },
             digits: ScriptedDigits::new(["5143"]),
-            clock: clock,
+            clock,
             key: HmacKey::new(*b"0123456789abcdef0123456789abcdef").unwrap(),
             limits: Limits {
                 code_length: 4,
