@@ -2,6 +2,7 @@
 //! configuration, tracing, error classification, an injectable clock and the report notifier port.
 
 pub mod aws;
+pub mod body;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -53,24 +53,7 @@ struct Fields(Map<String, Value>);
 
 impl Fields {
     fn parse(body: &[u8], allowed: &[&str]) -> Result<Self, String> {
-        if body.len() > MAX_BODY_BYTES {
-            return Err(format!(
-                "the body is {} bytes; the limit is {MAX_BODY_BYTES}",
-                body.len()
-            ));
-        }
-        let value: Value =
-            serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
-        let Value::Object(map) = value else {
-            return Err("the body must be a JSON object".to_owned());
-        };
-        if let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(format!(
-                "unknown field {unknown:?}: the allowed fields are {}",
-                allowed.join(", ")
-            ));
-        }
-        Ok(Self(map))
+        fleet_core::body::json_object(body, MAX_BODY_BYTES, allowed, None).map(Self)
     }
 
     fn text(

@@ -68,30 +68,13 @@ fn invalid(message: impl Into<String>) -> InvalidCommand {
 
 impl DriveCommand {
     pub fn parse(body: &[u8]) -> Result<Self, InvalidCommand> {
-        if body.len() > MAX_BODY_BYTES {
-            return Err(invalid(format!(
-                "the body is {} bytes; the limit is {MAX_BODY_BYTES}",
-                body.len()
-            )));
-        }
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Err(invalid(
-                r#"the body is empty: send JSON such as {"action":"forward"}"#,
-            ));
-        }
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|e| invalid(format!("the body is not valid JSON: {e}")))?;
-        let Value::Object(fields) = value else {
-            return Err(invalid(
-                r#"the body must be a JSON object such as {"action":"forward"}"#,
-            ));
-        };
-        if let Some(unknown) = fields.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-            return Err(invalid(format!(
-                "unknown field {unknown:?}: the allowed fields are {}",
-                FIELDS.join(", ")
-            )));
-        }
+        let fields = fleet_core::body::json_object(
+            body,
+            MAX_BODY_BYTES,
+            &FIELDS,
+            Some(r#"{"action":"forward"}"#),
+        )
+        .map_err(InvalidCommand)?;
         Ok(Self {
             action: action(&fields)?,
             speed: speed(&fields)?,
