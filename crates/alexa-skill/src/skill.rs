@@ -10,7 +10,9 @@ use crate::ports::{AccessStore, ServiceError, Streams};
 use crate::presence::{Presence, Proof};
 use crate::speech::{location, number_words, retry_phrase};
 use fleet_core::{Clock, HandlerError};
-use fleet_ec2::{Ec2Port, Instance, InstanceQuery, InstanceState, StateChange};
+use fleet_ec2::{
+    describe_all, CallCounts, Ec2Port, Instance, InstanceQuery, InstanceState, StateChange,
+};
 
 pub const PAGE: usize = 5;
 const HELP: &str =
@@ -198,19 +200,13 @@ where
 
     /// Every live instance, sorted by name.
     async fn instances(&self) -> Result<Vec<Instance>, fleet_ec2::Ec2Error> {
-        let mut all = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .ec2
-                .describe_page(&InstanceQuery::default(), token.take())
-                .await?;
-            all.extend(page.instances);
-            match page.next_token {
-                Some(next) => token = Some(next),
-                None => break,
-            }
-        }
+        let (mut all, _) = describe_all(
+            &self.ec2,
+            &InstanceQuery::default(),
+            || false,
+            &mut CallCounts::default(),
+        )
+        .await?;
         all.sort_by_key(|i| (display_name(i).to_lowercase(), i.id.clone()));
         Ok(all)
     }

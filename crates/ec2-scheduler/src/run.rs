@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::decide::{evaluate, Action, InstanceState, Verdict, Window};
 use crate::ports::{Ec2Error, Ec2Port, StateChange, StateError, StateStore};
 use fleet_core::{Clock, Deadline, ErrorType, RunSummary};
-use fleet_ec2::{change_state_in_batches, create_tags_in_batches, InstanceQuery};
+use fleet_ec2::{change_state_in_batches, create_tags_in_batches, describe_all, InstanceQuery};
 
 pub use fleet_ec2::{CallCounts, Outcome};
 
@@ -246,36 +246,28 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
             tag_key: Some(SCHEDULE_TAG.to_owned()),
             ..InstanceQuery::default()
         };
-        let mut token = None;
-        loop {
-            if deadline.reached() {
-                stopped_early = Some("deadline");
-                break;
-            }
-            calls.describe += 1;
-            let page = self.ec2.describe_page(&query, token.take()).await?;
-            for mut instance in page.instances {
-                let Some(schedule) = instance.tags.remove(SCHEDULE_TAG) else {
-                    continue;
-                };
-                let verdict: Verdict = evaluate(&schedule, Some(instance.state), window);
-                hours_saved += verdict.hours_saved_per_day;
-                records.push(DecisionRecord {
-                    name: instance.tags.remove("Name"),
-                    instance_id: instance.id,
-                    schedule,
-                    state: instance.state,
-                    action: verdict.action,
-                    reason: verdict.reason,
-                    rewrite_tag: verdict.rewrite_tag,
-                    error_tag: verdict.error_tag,
-                    outcome: Outcome::Unchanged,
-                });
-            }
-            match page.next_token {
-                Some(next) => token = Some(next),
-                None => break,
-            }
+        let (instances, complete) =
+            describe_all(&self.ec2, &query, || deadline.reached(), &mut calls).await?;
+        if !complete {
+            stopped_early = Some("deadline");
+        }
+        for mut instance in instances {
+            let Some(schedule) = instance.tags.remove(SCHEDULE_TAG) else {
+                continue;
+            };
+            let verdict: Verdict = evaluate(&schedule, Some(instance.state), window);
+            hours_saved += verdict.hours_saved_per_day;
+            records.push(DecisionRecord {
+                name: instance.tags.remove("Name"),
+                instance_id: instance.id,
+                schedule,
+                state: instance.state,
+                action: verdict.action,
+                reason: verdict.reason,
+                rewrite_tag: verdict.rewrite_tag,
+                error_tag: verdict.error_tag,
+                outcome: Outcome::Unchanged,
+            });
         }
 
         if stopped_early.is_none() {

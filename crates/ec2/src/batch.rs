@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use crate::model::{CallCounts, Ec2Error, Ec2Port, StateChange};
+use crate::model::{CallCounts, Ec2Error, Ec2Port, Instance, InstanceQuery, StateChange};
 
 /// What became of one id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +64,30 @@ where
         }
     }
     Batched { outcomes, calls }
+}
+
+/// Every instance `query` selects, page by page; `out_of_time` is asked before each page. The
+/// flag is `false` when it stopped early, with the pages read so far.
+pub async fn describe_all<E: Ec2Port>(
+    ec2: &E,
+    query: &InstanceQuery,
+    out_of_time: impl Fn() -> bool,
+    calls: &mut CallCounts,
+) -> Result<(Vec<Instance>, bool), Ec2Error> {
+    let mut instances = Vec::new();
+    let mut token = None;
+    loop {
+        if out_of_time() {
+            return Ok((instances, false));
+        }
+        calls.describe += 1;
+        let page = ec2.describe_page(query, token.take()).await?;
+        instances.extend(page.instances);
+        match page.next_token {
+            Some(next) => token = Some(next),
+            None => return Ok((instances, true)),
+        }
+    }
 }
 
 /// `change` for every id, in batches with the per-instance fallback; counts the calls made.

@@ -9,7 +9,9 @@ pub mod model;
 pub mod outcome;
 
 pub use aws::{client, ec2_error, AwsEc2};
-pub use batch::{apply_in_batches, change_state_in_batches, create_tags_in_batches, Applied};
+pub use batch::{
+    apply_in_batches, change_state_in_batches, create_tags_in_batches, describe_all, Applied,
+};
 pub use memory::{FakeInstance, InMemoryEc2};
 pub use model::{
     CallCounts, Ec2Error, Ec2ErrorKind, Ec2Port, Instance, InstancePage, InstanceQuery,

@@ -11,8 +11,8 @@ use crate::ports::{CreatorLookup, RuleSource, RulesError};
 use crate::rules::{Policy, RuleProblem};
 use fleet_core::{Clock, Deadline, ErrorType, RunSummary};
 use fleet_ec2::{
-    change_state_in_batches, create_tags_in_batches, CallCounts, Ec2Error, Ec2Port, InstanceQuery,
-    InstanceState, Outcome, StateChange,
+    change_state_in_batches, create_tags_in_batches, describe_all, CallCounts, Ec2Error, Ec2Port,
+    InstanceQuery, InstanceState, Outcome, StateChange,
 };
 
 /// CloudTrail's event history covers the last 90 days.
@@ -439,18 +439,11 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
         };
         let mut instances = Vec::new();
         for query in &queries {
-            let mut token = None;
-            loop {
-                if deadline.reached() {
-                    return Ok((instances, Some("deadline")));
-                }
-                calls.describe += 1;
-                let page = self.ec2.describe_page(query, token.take()).await?;
-                instances.extend(page.instances);
-                match page.next_token {
-                    Some(next) => token = Some(next),
-                    None => break,
-                }
+            let (read, complete) =
+                describe_all(&self.ec2, query, || deadline.reached(), calls).await?;
+            instances.extend(read);
+            if !complete {
+                return Ok((instances, Some("deadline")));
             }
         }
         Ok((instances, None))
