@@ -77,6 +77,8 @@ pub struct Moto {
     child: Child,
     endpoint: String,
     agent: ureq::Agent,
+    /// This server's request-recorder file, removed with the server.
+    recording: PathBuf,
 }
 
 impl Moto {
@@ -104,6 +106,7 @@ impl Moto {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
             agent,
+            recording,
         };
         let started = Instant::now();
         while moto
@@ -316,6 +319,7 @@ impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.recording);
     }
 }
 
