@@ -1,15 +1,31 @@
-//! Shared by every cloudops-fleet function: typed configuration from the environment, the AWS SDK
-//! configuration, tracing, error classification, an injectable clock and the report notifier port.
+//! Shared by every cloudops-fleet function: the closed vocabulary of error classes, the typed
+//! event boundary, configuration from the environment, the injected clock and ids, the HTTP
+//! functions' shared pieces, and the report notifier port.
+//!
+//! With the default `aws` feature it also holds what touches the SDK: the SDK configuration, the
+//! classification of SDK errors, the SNS notifier and the Lambda runner every `main.rs` calls.
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod body;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "contract")]
+pub mod contract;
+pub mod env;
 pub mod error;
+pub mod event;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "aws")]
+pub mod lambda;
 pub mod notify;
 pub mod telemetry;
 
+#[cfg(feature = "aws")]
+pub use aws::SnsNotifier;
 pub use clock::{Clock, Deadline, FixedClock, SystemClock};
 pub use config::{ConfigError, Vars};
-pub use error::{ErrorType, HandlerError};
-pub use notify::{deliver, Notifier, NotifyError, RunSummary, SnsNotifier};
+pub use env::{Env, Ids, RandomIds, SequentialIds};
+pub use error::{Classified, ErrorClass, HandlerError, ServiceError};
+pub use notify::{deliver, Notifier, RecordingNotifier, RunSummary};

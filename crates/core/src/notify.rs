@@ -1,40 +1,19 @@
 //! The notifier port: run reports go to an SNS topic when one is configured.
 
-use aws_sdk_sns::error::ProvideErrorMetadata;
 use std::future::Future;
 
-use crate::error::{ErrorType, HandlerError};
-
-/// Re-exported so function crates build the client without depending on the SNS crate themselves.
-pub use aws_sdk_sns::Client as SnsClient;
+use crate::error::{ErrorClass, HandlerError, ServiceError};
 
 /// SNS limits: subject ≤ 100 characters, message ≤ 256 KiB.
-const MAX_SUBJECT_CHARS: usize = 100;
-const MAX_MESSAGE_BYTES: usize = 256 * 1024;
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum NotifyError {
-    #[error("publishing the report was throttled: {0}")]
-    Throttled(String),
-    #[error("publishing the report failed: {0}")]
-    Failed(String),
-}
-
-impl ErrorType for NotifyError {
-    fn error_type(&self) -> &'static str {
-        match self {
-            NotifyError::Throttled(_) => "Throttled",
-            NotifyError::Failed(_) => "NotifyFailed",
-        }
-    }
-}
+pub const MAX_SUBJECT_CHARS: usize = 100;
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 pub trait Notifier: Send + Sync {
     fn publish(
         &self,
         subject: &str,
         message: &str,
-    ) -> impl Future<Output = Result<(), NotifyError>> + Send;
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
 }
 
 /// What a run returns and, when it has news, sends to the report topic.
@@ -63,80 +42,53 @@ pub async fn deliver<R: RunSummary, N: Notifier>(
     match report.transient_failures() {
         0 => Ok(report),
         n => Err(HandlerError::new(
-            "ActionsFailed",
+            ErrorClass::ActionsFailed,
             format!("{n} change(s) failed transiently (throttling or a service unavailable); the invocation will be retried"),
         )),
     }
 }
 
-/// Publishes to one SNS topic.
-#[derive(Debug, Clone)]
-pub struct SnsNotifier {
-    client: aws_sdk_sns::Client,
-    topic_arn: String,
-}
-
-impl SnsNotifier {
-    pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
-        Self {
-            client,
-            topic_arn: topic_arn.into(),
-        }
-    }
-}
-
-impl Notifier for SnsNotifier {
-    async fn publish(&self, subject: &str, message: &str) -> Result<(), NotifyError> {
-        let subject: String = subject.chars().take(MAX_SUBJECT_CHARS).collect();
-        self.client
-            .publish()
-            .topic_arn(&self.topic_arn)
-            .subject(subject)
-            .message(truncate_utf8(message, MAX_MESSAGE_BYTES))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                let detail = format!(
-                    "{}: {}",
-                    e.code().unwrap_or("unknown"),
-                    e.message().unwrap_or("no message")
-                );
-                match e.code() {
-                    Some("Throttling" | "ThrottlingException" | "ThrottledException") => {
-                        NotifyError::Throttled(detail)
-                    }
-                    _ => NotifyError::Failed(detail),
-                }
-            })
-    }
+/// The subject as SNS takes it: at most 100 characters.
+pub fn clip_subject(subject: &str) -> String {
+    subject.chars().take(MAX_SUBJECT_CHARS).collect()
 }
 
 /// Reports can be long; SNS rejects over-long messages, so cut at a character boundary and say so.
-fn truncate_utf8(message: &str, max_bytes: usize) -> String {
+pub fn truncate_utf8(message: &str, max_bytes: usize) -> String {
     if message.len() <= max_bytes {
         return message.to_owned();
     }
     const MARK: &str = "\n…(truncated)";
-    let mut end = max_bytes - MARK.len();
+    let mut end = max_bytes.saturating_sub(MARK.len());
     while !message.is_char_boundary(end) {
         end -= 1;
     }
     format!("{}{MARK}", &message[..end])
 }
 
-/// A notifier that keeps what it was given; for tests and the local demo.
+/// A notifier that keeps what it was given, clipped as SNS would; for tests and the local demo.
 #[derive(Debug, Default)]
 pub struct RecordingNotifier {
     pub sent: std::sync::Mutex<Vec<(String, String)>>,
+    /// Fail every publish with this error.
+    pub failure: Option<ServiceError>,
+}
+
+impl RecordingNotifier {
+    pub fn sent(&self) -> Vec<(String, String)> {
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 impl Notifier for RecordingNotifier {
-    async fn publish(&self, subject: &str, message: &str) -> Result<(), NotifyError> {
-        self.sent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((subject.to_owned(), message.to_owned()));
+    async fn publish(&self, subject: &str, message: &str) -> Result<(), ServiceError> {
+        if let Some(e) = &self.failure {
+            return Err(e.clone());
+        }
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).push((
+            clip_subject(subject),
+            truncate_utf8(message, MAX_MESSAGE_BYTES),
+        ));
         Ok(())
     }
 }
@@ -144,8 +96,6 @@ impl Notifier for RecordingNotifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_sns::operation::publish::{PublishError, PublishOutput};
-    use aws_smithy_mocks::{mock, mock_client};
 
     struct Summary {
         news: bool,
@@ -175,24 +125,21 @@ mod tests {
             transient: 0,
         };
         assert!(deliver(quiet, Some(&notifier)).await.is_ok());
-        assert!(
-            notifier.sent.lock().unwrap().is_empty(),
-            "no news, no message"
-        );
+        assert!(notifier.sent().is_empty(), "no news, no message");
 
         let failed = Summary {
             news: true,
             transient: 2,
         };
         let err = deliver(failed, Some(&notifier)).await.err().unwrap();
-        assert_eq!(err.error_type, "ActionsFailed");
+        assert_eq!(err.error_type(), "ActionsFailed");
         assert!(
             err.message.starts_with("2 change(s) failed transiently"),
             "{}",
             err.message
         );
         assert_eq!(
-            *notifier.sent.lock().unwrap(),
+            notifier.sent(),
             [("subject".to_owned(), "text".to_owned())],
             "the report goes out before the invocation fails"
         );
@@ -209,38 +156,25 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn publishes_subject_and_message_to_the_topic() {
-        let rule = mock!(aws_sdk_sns::Client::publish)
-            .match_requests(|r| {
-                r.topic_arn() == Some("arn:aws:sns:eu-west-1:123456789012:reports")
-                    && r.subject() == Some("EC2 scheduler report")
-                    && r.message() == Some("hello")
-            })
-            .then_output(|| PublishOutput::builder().message_id("m-1").build());
-        let client = mock_client!(aws_sdk_sns, [&rule]);
-        let notifier = SnsNotifier::new(client, "arn:aws:sns:eu-west-1:123456789012:reports");
-        notifier
-            .publish("EC2 scheduler report", "hello")
-            .await
-            .unwrap();
-        assert_eq!(rule.num_calls(), 1);
-    }
-
-    #[tokio::test]
-    async fn throttling_is_classified() {
-        let rule = mock!(aws_sdk_sns::Client::publish).then_error(|| {
-            PublishError::generic(
-                aws_sdk_sns::error::ErrorMetadata::builder()
-                    .code("Throttling")
-                    .message("Rate exceeded")
-                    .build(),
-            )
-        });
-        let client = mock_client!(aws_sdk_sns, [&rule]);
-        let err = SnsNotifier::new(client, "arn:t")
-            .publish("s", "m")
-            .await
-            .unwrap_err();
+    async fn a_failed_publish_fails_the_invocation_with_its_class() {
+        let notifier = RecordingNotifier {
+            failure: Some(ServiceError::new(
+                "SNS",
+                ErrorClass::Throttled,
+                "Throttling: Rate exceeded",
+            )),
+            ..RecordingNotifier::default()
+        };
+        let err = deliver(
+            Summary {
+                news: true,
+                transient: 0,
+            },
+            Some(&notifier),
+        )
+        .await
+        .err()
+        .unwrap();
         assert_eq!(err.error_type(), "Throttled");
     }
 

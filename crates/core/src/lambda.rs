@@ -1,0 +1,104 @@
+//! What every function's `main.rs` calls: [`init`] (telemetry, the SDK configuration and the
+//! system [`Env`] once, then the function's own wiring, with an init failure reported to Lambda
+//! with its class) and [`serve`] / [`serve_http`] (the event loop).
+
+use aws_config::SdkConfig;
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde::Serialize;
+use serde_json::Value;
+use std::future::Future;
+
+use crate::env::Env;
+use crate::error::{ErrorClass, HandlerError};
+
+/// Telemetry, the SDK configuration and the system environment, then `wire`. A failure (a
+/// missing or out-of-range setting is `InvalidConfig`) is posted to the runtime API's
+/// `/init/error` with its class, so Lambda and the dead-letter handler see `InvalidConfig`, not
+/// "exit status 1"; then the process ends.
+pub async fn init<A, F, Fut>(wire: F) -> Result<A, lambda_runtime::Error>
+where
+    F: FnOnce(SdkConfig, Env) -> Fut,
+    Fut: Future<Output = Result<A, HandlerError>>,
+{
+    crate::telemetry::init();
+    let sdk = crate::aws::load_sdk_config().await;
+    match wire(sdk, Env::system()).await {
+        Ok(app) => Ok(app),
+        Err(error) => {
+            tracing::error!(error_type = error.error_type(), error = %error.message, "init failed");
+            if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") {
+                if let Err(e) = report_init_error(&api, &error).await {
+                    tracing::error!(error = %e, "reporting the init error to the runtime API failed");
+                }
+            }
+            Err(Box::new(error))
+        }
+    }
+}
+
+/// `POST /2018-06-01/runtime/init/error` on the runtime API (`host:port`, plain HTTP/1.1).
+pub async fn report_init_error(api: &str, error: &HandlerError) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = serde_json::json!({
+        "errorType": error.error_type(),
+        "errorMessage": error.message,
+    })
+    .to_string();
+    let request = format!(
+        "POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: {api}\r\n\
+         Lambda-Runtime-Function-Error-Type: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        error.error_type(),
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(api).await?;
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await?;
+    let status_line = String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    if status_line.split_whitespace().nth(1) == Some("202") {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "the runtime API answered {status_line:?}"
+        )))
+    }
+}
+
+/// Serves events: each payload reaches `handle` as JSON, which it parses with
+/// [`crate::event::parse`] into its typed event.
+pub async fn serve<F, Fut, R>(handle: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(LambdaEvent<Value>) -> Fut,
+    Fut: Future<Output = Result<R, HandlerError>>,
+    R: Serialize,
+{
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let answer = handle(event);
+        async move { to_json(answer.await?) }
+    }))
+    .await
+}
+
+/// The handler's answer as JSON; an answer that cannot be serialised is a bug.
+fn to_json<R: Serialize>(answer: R) -> Result<Value, HandlerError> {
+    serde_json::to_value(answer).map_err(|e| {
+        HandlerError::new(ErrorClass::Internal, format!("serialising the answer: {e}"))
+    })
+}
+
+/// Serves API Gateway (REST or HTTP API) requests: the payload is parsed into the request type
+/// through [`crate::event::parse`] (`InvalidEvent` when it is not one), `handle` answers it, and
+/// the answer goes back in the shape the request's origin expects.
+#[cfg(feature = "http")]
+pub async fn serve_http<F, Fut>(handle: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(lambda_http::Request) -> Fut + Sync,
+    Fut: Future<Output = lambda_http::Response<lambda_http::Body>> + Send,
+{
+    serve(|event: LambdaEvent<Value>| crate::http::answer(event, &handle)).await
+}
