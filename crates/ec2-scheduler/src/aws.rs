@@ -3,10 +3,14 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::ports::{StateError, StateStore};
-use fleet_core::aws::error_text;
+use crate::ports::StateStore;
+use fleet_core::aws::service_error;
+use fleet_core::{ErrorClass, ServiceError};
 
 pub use fleet_ec2::{ec2_error, AwsEc2};
+
+/// Errors name the table they come from.
+const SERVICE: &str = "state table";
 
 /// The state table: one item per function, `Id` = the function's name in the fleet.
 #[derive(Debug, Clone)]
@@ -27,6 +31,14 @@ impl DynamoState {
             id: "ec2-scheduler".to_owned(),
         }
     }
+
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(aws_sdk_dynamodb::Client::new(sdk), table)
+    }
+}
+
+fn corrupt(detail: String) -> ServiceError {
+    ServiceError::new(SERVICE, ErrorClass::CorruptState, detail)
 }
 
 /// Fixed-width UTC timestamps compare correctly as strings, which the conditional write relies on.
@@ -35,7 +47,7 @@ fn stamp(at: DateTime<Utc>) -> String {
 }
 
 impl StateStore for DynamoState {
-    async fn last_successful_run(&self) -> Result<Option<DateTime<Utc>>, StateError> {
+    async fn last_successful_run(&self) -> Result<Option<DateTime<Utc>>, ServiceError> {
         let out = self
             .client
             .get_item()
@@ -44,19 +56,19 @@ impl StateStore for DynamoState {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| StateError(error_text(&e)))?;
+            .map_err(|e| service_error(SERVICE, &e))?;
         let Some(value) = out.item().and_then(|item| item.get(LAST_RUN)) else {
             return Ok(None);
         };
         let text = value
             .as_s()
-            .map_err(|_| StateError(format!("{LAST_RUN} is not a string")))?;
+            .map_err(|_| corrupt(format!("{LAST_RUN} is not a string")))?;
         DateTime::parse_from_rfc3339(text)
             .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|e| StateError(format!("{LAST_RUN}={text:?}: {e}")))
+            .map_err(|e| corrupt(format!("{LAST_RUN}={text:?}: {e}")))
     }
 
-    async fn record_successful_run(&self, at: DateTime<Utc>) -> Result<(), StateError> {
+    async fn record_successful_run(&self, at: DateTime<Utc>) -> Result<(), ServiceError> {
         let result = self
             .client
             .put_item()
@@ -77,7 +89,7 @@ impl StateStore for DynamoState {
             {
                 Ok(())
             }
-            Err(e) => Err(StateError(error_text(&e))),
+            Err(e) => Err(service_error(SERVICE, &e)),
         }
     }
 }

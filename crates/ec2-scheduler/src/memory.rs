@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use std::sync::Mutex;
 
-use crate::ports::{StateError, StateStore};
+use crate::ports::StateStore;
+use fleet_core::ServiceError;
 
 pub use fleet_ec2::{FakeInstance, InMemoryEc2};
 
@@ -22,11 +23,11 @@ impl MemoryState {
 }
 
 impl StateStore for MemoryState {
-    async fn last_successful_run(&self) -> Result<Option<DateTime<Utc>>, StateError> {
+    async fn last_successful_run(&self) -> Result<Option<DateTime<Utc>>, ServiceError> {
         Ok(self.get())
     }
 
-    async fn record_successful_run(&self, at: DateTime<Utc>) -> Result<(), StateError> {
+    async fn record_successful_run(&self, at: DateTime<Utc>) -> Result<(), ServiceError> {
         let mut last = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if last.is_none_or(|l| l < at) {
             *last = Some(at);

@@ -3,29 +3,20 @@
 use chrono::{DateTime, Utc};
 use std::future::Future;
 
-use fleet_core::ErrorType;
+use fleet_core::ServiceError;
 
 pub use fleet_ec2::{Ec2Error, Ec2ErrorKind, Ec2Port, InstancePage, InstanceQuery, StateChange};
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("state table: {0}")]
-pub struct StateError(pub String);
-
-impl ErrorType for StateError {
-    fn error_type(&self) -> &'static str {
-        "StateStoreFailed"
-    }
-}
-
-/// Remembers when the last successful run happened.
+/// Remembers when the last successful run happened. Errors are the table's, classified
+/// (`CorruptState` for a stored value that cannot be read).
 pub trait StateStore: Send + Sync {
     fn last_successful_run(
         &self,
-    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, StateError>> + Send;
+    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, ServiceError>> + Send;
 
     /// Records `at`, never moving the mark backwards.
     fn record_successful_run(
         &self,
         at: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(), StateError>> + Send;
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
 }

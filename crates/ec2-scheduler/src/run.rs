@@ -2,13 +2,13 @@
 //! rewrite tags, report. Generic over the ports so the same code runs against EC2, the in-memory
 //! fake and the local stand-in.
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use serde::Serialize;
+use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 
-use crate::decide::{evaluate, Action, InstanceState, Verdict, Window};
-use crate::ports::{Ec2Error, Ec2Port, StateChange, StateError, StateStore};
-use fleet_core::{Clock, Deadline, ErrorType, RunSummary};
+use crate::decide::{evaluate, Action, Verdict, Window};
+use crate::ports::{Ec2Error, Ec2Port, StateChange, StateStore};
+use crate::report::{summarise, DecisionRecord, RunReport};
+use fleet_core::{Classified, Clock, Deadline, ErrorClass, ServiceError};
 use fleet_ec2::{change_state_in_batches, create_tags_in_batches, describe_all, InstanceQuery};
 
 pub use fleet_ec2::{CallCounts, Outcome};
@@ -44,173 +44,19 @@ impl Default for Settings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DecisionRecord {
-    pub instance_id: String,
-    pub name: Option<String>,
-    pub schedule: String,
-    pub state: InstanceState,
-    pub action: Action,
-    pub reason: String,
-    pub rewrite_tag: Option<String>,
-    #[serde(flatten)]
-    pub outcome: Outcome,
-    #[serde(skip)]
-    error_tag: Option<String>,
-}
-
-impl DecisionRecord {
-    /// Worth a line in the report and an INFO log: anything other than "nothing to do".
-    pub fn is_notable(&self) -> bool {
-        self.action != Action::None
-            || self.rewrite_tag.is_some()
-            || self.outcome != Outcome::Unchanged
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    pub start: usize,
-    pub stop: usize,
-    pub terminate: usize,
-    pub tags_rewritten: usize,
-    pub invalid: usize,
-    pub protected: usize,
-    pub failed: usize,
-    pub held: usize,
-    pub not_attempted: usize,
-    pub unchanged: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunReport {
-    /// Every instance was decided and every decision carried out or finally failed.
-    pub complete: bool,
-    pub dry_run: bool,
-    /// `deadline` when the run stopped early to finish before the Lambda timeout.
-    pub stopped_early: Option<&'static str>,
-    pub window: Window,
-    pub instances_seen: usize,
-    pub counts: Counts,
-    /// Sum over the schedules seen of the hours per day each keeps its instance off.
-    pub instance_hours_saved_per_day: f64,
-    /// The notable decisions (anything but "nothing to do"; every decision when
-    /// `Settings::report_unchanged`), with their outcome.
-    pub actions: Vec<DecisionRecord>,
-    /// Calls made to EC2, by operation.
-    pub ec2_calls: CallCounts,
-}
-
-impl RunReport {
-    /// Some change failed for a reason that another run may not hit (throttling, 5xx).
-    pub fn has_transient_failures(&self) -> bool {
-        self.actions
-            .iter()
-            .any(|r| r.outcome.is_transient_failure())
-    }
-}
-
-impl RunSummary for RunReport {
-    /// Anything an operator would want to hear about.
-    fn has_news(&self) -> bool {
-        self.actions.iter().any(DecisionRecord::is_notable) || !self.complete
-    }
-
-    fn transient_failures(&self) -> usize {
-        self.actions
-            .iter()
-            .filter(|r| r.outcome.is_transient_failure())
-            .count()
-    }
-
-    fn subject(&self) -> String {
-        let mut subject = String::from("EC2 scheduler report");
-        if self.dry_run {
-            subject.push_str(" (dry run)");
-        }
-        if !self.complete {
-            subject.push_str(" (incomplete)");
-        }
-        subject
-    }
-
-    /// The report as plain text, for the SNS topic (and its email subscribers).
-    fn to_text(&self) -> String {
-        let ts = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
-        let c = &self.counts;
-        let mut out = format!(
-            "EC2 scheduler run at {}{}\nWindow: after {} up to {}\n",
-            ts(self.window.now),
-            if self.dry_run {
-                " — DRY RUN, nothing was changed"
-            } else {
-                ""
-            },
-            ts(self.window.last_run),
-            ts(self.window.now),
-        );
-        if let Some(why) = self.stopped_early {
-            out.push_str(&format!(
-                "INCOMPLETE: stopped early ({why}); the next run covers this window again\n"
-            ));
-        }
-        out.push_str(&format!(
-            "Instances with a Schedule tag: {}\n\
-             Started {}, stopped {}, terminated {}, tags rewritten {} (invalid {}), \
-             protected {}, failed {}, held {}, not attempted {}\n\
-             Instance-hours saved per day by these schedules: {:.1}\n",
-            self.instances_seen,
-            c.start,
-            c.stop,
-            c.terminate,
-            c.tags_rewritten,
-            c.invalid,
-            c.protected,
-            c.failed,
-            c.held,
-            c.not_attempted,
-            self.instance_hours_saved_per_day
-        ));
-        for r in &self.actions {
-            let outcome = match &r.outcome {
-                Outcome::Unchanged => "unchanged".to_owned(),
-                Outcome::Planned => "planned".to_owned(),
-                Outcome::Done => "done".to_owned(),
-                Outcome::Protected { message } => format!("protected: {message}"),
-                Outcome::Failed { code, message, .. } => format!("FAILED {code}: {message}"),
-                Outcome::Held => "held: MaxTerminationsPerRun reached".to_owned(),
-                Outcome::NotAttempted => "not attempted (deadline)".to_owned(),
-            };
-            out.push_str(&format!(
-                "\n{} ({}) Schedule=\"{}\": {} — {}; {}",
-                r.instance_id,
-                r.name.as_deref().unwrap_or("no Name"),
-                r.schedule,
-                r.action,
-                outcome,
-                r.reason
-            ));
-            if let Some(tag) = &r.rewrite_tag {
-                out.push_str(&format!("; Schedule tag becomes \"{tag}\""));
-            }
-        }
-        out
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
-    State(#[from] StateError),
+    State(#[from] ServiceError),
     #[error("listing instances: {0}")]
     Describe(#[from] Ec2Error),
 }
 
-impl ErrorType for RunError {
-    fn error_type(&self) -> &'static str {
+impl Classified for RunError {
+    fn class(&self) -> ErrorClass {
         match self {
-            RunError::State(e) => e.error_type(),
-            RunError::Describe(e) => e.error_type(),
+            RunError::State(e) => e.class(),
+            RunError::Describe(e) => e.class(),
         }
     }
 }
@@ -421,7 +267,7 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
 
 /// A one-off is consumed (and an invalid value commented) unless the change may still succeed on
 /// a later run: transient failures, held terminations and unattempted work keep the tag.
-fn consumes_tag(outcome: &Outcome) -> bool {
+pub(crate) fn consumes_tag(outcome: &Outcome) -> bool {
     !matches!(
         outcome,
         Outcome::Failed {
@@ -440,54 +286,6 @@ fn state_change(action: Action) -> Option<StateChange> {
         Action::Terminate => Some(StateChange::Terminate),
         Action::None => None,
     }
-}
-
-fn summarise(
-    window: Window,
-    records: Vec<DecisionRecord>,
-    instance_hours_saved_per_day: f64,
-    stopped_early: Option<&'static str>,
-    dry_run: bool,
-    ec2_calls: CallCounts,
-) -> RunReport {
-    let mut counts = Counts::default();
-    for r in &records {
-        let carried_out = matches!(r.outcome, Outcome::Done | Outcome::Planned);
-        match (r.action, carried_out) {
-            (Action::Start, true) => counts.start += 1,
-            (Action::Stop, true) => counts.stop += 1,
-            (Action::Terminate, true) => counts.terminate += 1,
-            _ => {}
-        }
-        if r.rewrite_tag.is_some() && (consumes_tag(&r.outcome) || r.outcome == Outcome::Planned) {
-            counts.tags_rewritten += 1;
-        }
-        if r.error_tag.is_some() {
-            counts.invalid += 1;
-        }
-        match r.outcome {
-            Outcome::Protected { .. } => counts.protected += 1,
-            Outcome::Failed { .. } => counts.failed += 1,
-            Outcome::Held => counts.held += 1,
-            Outcome::NotAttempted => counts.not_attempted += 1,
-            Outcome::Unchanged => counts.unchanged += 1,
-            Outcome::Done | Outcome::Planned => {}
-        }
-    }
-    let instances_seen = records.len();
-    let mut report = RunReport {
-        complete: stopped_early.is_none(),
-        dry_run,
-        stopped_early,
-        window,
-        instances_seen,
-        counts,
-        instance_hours_saved_per_day,
-        actions: records,
-        ec2_calls,
-    };
-    report.complete = report.complete && !report.has_transient_failures();
-    report
 }
 
 /// One JSON line per decision (with Lambda's JSON log format). "Nothing to do" lines are DEBUG so
@@ -512,5 +310,34 @@ fn log_decision(r: &DecisionRecord) {
         decision!(info);
     } else {
         decision!(debug);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fleet_ec2::Ec2ErrorKind;
+
+    /// Every way a run can fail, with the class Lambda reports for it.
+    #[test]
+    fn every_run_error_has_its_class() {
+        for class in ErrorClass::ALL {
+            let state = RunError::State(ServiceError::new("state table", class, "x"));
+            assert_eq!(state.class(), class);
+        }
+        for kind in Ec2ErrorKind::ALL {
+            let error = Ec2Error::new(kind, "Code", "message");
+            assert_eq!(RunError::Describe(error.clone()).class(), error.class());
+        }
+        let describe = RunError::Describe(Ec2Error::new(
+            Ec2ErrorKind::Throttled,
+            "RequestLimitExceeded",
+            "slow down",
+        ));
+        assert_eq!(describe.class(), ErrorClass::Throttled);
+        assert_eq!(
+            describe.to_string(),
+            "listing instances: EC2 RequestLimitExceeded: slow down"
+        );
     }
 }

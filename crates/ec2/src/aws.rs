@@ -31,12 +31,28 @@ pub fn client(sdk: &SdkConfig) -> aws_sdk_ec2::Client {
 #[derive(Debug, Clone)]
 pub struct AwsEc2 {
     client: aws_sdk_ec2::Client,
+    page_size: i32,
 }
 
 impl AwsEc2 {
     /// The client should carry a retry config with backoff (see [`client`]).
     pub fn new(client: aws_sdk_ec2::Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            page_size: DESCRIBE_PAGE_SIZE,
+        }
+    }
+
+    /// The adapter on a client that backs off on throttling.
+    pub fn from_sdk(sdk: &SdkConfig) -> Self {
+        Self::new(client(sdk))
+    }
+
+    /// Smaller DescribeInstances pages (EC2 takes 5 to 1000), so tests page through a few
+    /// instances.
+    pub fn with_page_size(mut self, page_size: i32) -> Self {
+        self.page_size = page_size.clamp(5, DESCRIBE_PAGE_SIZE);
+        self
     }
 }
 
@@ -127,7 +143,7 @@ impl Ec2Port for AwsEc2 {
             request = request.filters(filter("instance-id", &query.instance_ids));
         }
         let out = request
-            .max_results(DESCRIBE_PAGE_SIZE)
+            .max_results(self.page_size)
             .set_next_token(next_token)
             .send()
             .await

@@ -106,6 +106,11 @@ impl InMemoryEc2 {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Adds (or replaces) an instance, as a launch would.
+    pub fn insert(&self, instance: FakeInstance) {
+        self.lock().instances.insert(instance.id.clone(), instance);
+    }
+
     pub fn instance(&self, id: &str) -> Option<FakeInstance> {
         self.lock().instances.get(id).cloned()
     }

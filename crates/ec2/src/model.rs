@@ -5,7 +5,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use fleet_core::ErrorType;
+use fleet_core::{Classified, ErrorClass};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -141,6 +141,16 @@ pub enum Ec2ErrorKind {
 }
 
 impl Ec2ErrorKind {
+    pub const ALL: [Ec2ErrorKind; 7] = [
+        Self::IncorrectState,
+        Self::Protected,
+        Self::NotFound,
+        Self::Denied,
+        Self::Throttled,
+        Self::Unavailable,
+        Self::Other,
+    ];
+
     /// Transient failures are worth another run; the others will fail the same way again.
     pub fn is_transient(self) -> bool {
         matches!(self, Self::Throttled | Self::Unavailable)
@@ -165,13 +175,16 @@ impl Ec2Error {
     }
 }
 
-impl ErrorType for Ec2Error {
-    fn error_type(&self) -> &'static str {
+impl Classified for Ec2Error {
+    fn class(&self) -> ErrorClass {
         match self.kind {
-            Ec2ErrorKind::Throttled => "Throttled",
-            Ec2ErrorKind::Unavailable => "Ec2Unavailable",
-            Ec2ErrorKind::Denied => "AccessDenied",
-            _ => "Ec2Failed",
+            Ec2ErrorKind::IncorrectState => ErrorClass::Conflict,
+            Ec2ErrorKind::Protected => ErrorClass::Rejected,
+            Ec2ErrorKind::NotFound => ErrorClass::NotFound,
+            Ec2ErrorKind::Denied => ErrorClass::AccessDenied,
+            Ec2ErrorKind::Throttled => ErrorClass::Throttled,
+            Ec2ErrorKind::Unavailable => ErrorClass::Unavailable,
+            Ec2ErrorKind::Other => ErrorClass::Internal,
         }
     }
 }
@@ -205,4 +218,37 @@ pub trait Ec2Port: Send + Sync {
         ids: &[String],
         tags: &[(String, String)],
     ) -> impl Future<Output = Result<(), Ec2Error>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_maps_to_one_class() {
+        let classes: Vec<(Ec2ErrorKind, ErrorClass)> = Ec2ErrorKind::ALL
+            .into_iter()
+            .map(|kind| (kind, Ec2Error::new(kind, "Code", "message").class()))
+            .collect();
+        use Ec2ErrorKind::*;
+        assert_eq!(
+            classes,
+            [
+                (IncorrectState, ErrorClass::Conflict),
+                (Protected, ErrorClass::Rejected),
+                (NotFound, ErrorClass::NotFound),
+                (Denied, ErrorClass::AccessDenied),
+                (Throttled, ErrorClass::Throttled),
+                (Unavailable, ErrorClass::Unavailable),
+                (Other, ErrorClass::Internal),
+            ]
+        );
+        for kind in Ec2ErrorKind::ALL {
+            assert_eq!(
+                kind.is_transient(),
+                Ec2Error::new(kind, "C", "m").class().is_retryable() && kind != IncorrectState,
+                "{kind:?}"
+            );
+        }
+    }
 }

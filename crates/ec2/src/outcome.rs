@@ -52,6 +52,20 @@ impl Outcome {
         )
     }
 
+    /// The outcome as a report line says it; `cap` names the per-run limit that holds changes
+    /// (`MaxTerminationsPerRun`, `MaxEnforcementsPerRun`).
+    pub fn describe(&self, cap: &str) -> String {
+        match self {
+            Self::Unchanged => "nothing to do".to_owned(),
+            Self::Planned => "planned".to_owned(),
+            Self::Done => "done".to_owned(),
+            Self::Protected { message } => format!("protected: {message}"),
+            Self::Failed { code, message, .. } => format!("FAILED {code}: {message}"),
+            Self::Held => format!("held: {cap} reached"),
+            Self::NotAttempted => "not attempted (deadline)".to_owned(),
+        }
+    }
+
     /// The outcome's name in logs: `done`, `failed`, ...
     pub fn name(&self) -> &'static str {
         match self {

@@ -108,3 +108,33 @@ async fn create_tags_sends_every_id_and_maps_a_missing_instance() {
     assert_eq!(err.kind, Ec2ErrorKind::NotFound);
     assert_eq!(err.code, "InvalidInstanceID.NotFound");
 }
+
+/// The contract's wrong-state case, which the stand-in cannot show (it accepts stopping a
+/// terminated instance): EC2's `IncorrectInstanceState` for the call becomes `IncorrectState`.
+#[tokio::test]
+async fn stopping_a_terminated_instance_is_an_incorrect_state_for_the_whole_call() {
+    use aws_sdk_ec2::operation::stop_instances::StopInstancesError;
+    let stop = mock!(aws_sdk_ec2::Client::stop_instances)
+        .match_requests(|r| r.instance_ids() == ["i-running", "i-terminated"])
+        .then_error(|| {
+            StopInstancesError::generic(
+                ErrorMetadata::builder()
+                    .code("IncorrectInstanceState")
+                    .message("The instance 'i-terminated' is not in a state from which it can be stopped.")
+                    .build(),
+            )
+        });
+    let ec2 = AwsEc2::new(mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&stop]));
+    let err = ec2
+        .change_state(
+            fleet_ec2::StateChange::Stop,
+            &["i-running".into(), "i-terminated".into()],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, Ec2ErrorKind::IncorrectState);
+    assert_eq!(
+        fleet_core::Classified::class(&err),
+        fleet_core::ErrorClass::Conflict
+    );
+}

@@ -6,10 +6,11 @@
 //! adapter tests instead; here we check the whole flow end to end.
 
 use ec2_scheduler::config::Config;
-use ec2_scheduler::handler::{handle, wire};
-use ec2_scheduler::Settings;
-use fleet_local::{
-    context_with_deadline, create_fleet, create_state_table, instances, SeedInstance, EXAMPLE_FLEET,
+use ec2_scheduler::{wire, Settings};
+use fleet_core::Env;
+use fleet_testkit::seed::{
+    context_with_deadline, create_fleet, create_state_table, create_topic, instances, SeedInstance,
+    EXAMPLE_FLEET,
 };
 use fleet_testkit::{event_files, load_event, Moto};
 use lambda_runtime::LambdaEvent;
@@ -42,20 +43,11 @@ async fn fixture() -> Fixture {
     let sdk = moto.sdk_config();
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    let sns = aws_sdk_sns::Client::new(&sdk);
     let mut fleet = EXAMPLE_FLEET.to_vec();
     fleet.extend(bulk());
     let ids = create_fleet(&ec2, &fleet).await;
     create_state_table(&ddb, TABLE).await;
-    let topic_arn = sns
-        .create_topic()
-        .name("scheduler-reports")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_owned();
+    let topic_arn = create_topic(&sdk, "scheduler-reports").await;
     Fixture {
         moto,
         ec2,
@@ -123,20 +115,21 @@ fn tag_of<'a>(
 #[tokio::test(flavor = "multi_thread")]
 async fn scheduler_runs_the_sample_events_against_the_stand_in() {
     let f = fixture().await;
-    let (scheduler, notifier) = wire(&f.moto.sdk_config(), config(&f.topic_arn, false));
+    let app = wire(
+        &f.moto.sdk_config(),
+        config(&f.topic_arn, false),
+        Env::system(),
+    );
     let files = event_files("ec2-scheduler");
     assert_eq!(files.len(), 3, "{files:?}");
 
     let mut reports = Vec::new();
     for file in &files {
         let event = load_event(file);
-        let report = handle(
-            &scheduler,
-            notifier.as_ref(),
-            LambdaEvent::new(event.clone(), context_with_deadline(120)),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let report = app
+            .handle(LambdaEvent::new(event.clone(), context_with_deadline(120)))
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(report.complete, "{file}: {report:?}");
         assert_eq!(
             f.last_run().await.as_deref(),
@@ -270,15 +263,16 @@ async fn scheduler_runs_the_sample_events_against_the_stand_in() {
 async fn dry_run_changes_nothing_but_reports_the_plan() {
     let f = fixture().await;
     let before = f.states().await;
-    let (scheduler, notifier) = wire(&f.moto.sdk_config(), config(&f.topic_arn, true));
+    let app = wire(
+        &f.moto.sdk_config(),
+        config(&f.topic_arn, true),
+        Env::system(),
+    );
     let event = load_event("ec2-scheduler/01-monday-0800.json");
-    let report = handle(
-        &scheduler,
-        notifier.as_ref(),
-        LambdaEvent::new(event, context_with_deadline(120)),
-    )
-    .await
-    .unwrap();
+    let report = app
+        .handle(LambdaEvent::new(event, context_with_deadline(120)))
+        .await
+        .unwrap();
     assert!(report.dry_run);
     assert_eq!(report.counts.start, 42);
     assert_eq!(

@@ -1,0 +1,204 @@
+//! A run's report: every notable decision with its outcome, the counts, and the text that goes to
+//! the report topic.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::decide::{Action, InstanceState, Window};
+use crate::run::consumes_tag;
+use fleet_core::RunSummary;
+use fleet_ec2::{CallCounts, Outcome};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionRecord {
+    pub instance_id: String,
+    pub name: Option<String>,
+    pub schedule: String,
+    pub state: InstanceState,
+    pub action: Action,
+    pub reason: String,
+    pub rewrite_tag: Option<String>,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    #[serde(skip)]
+    pub(crate) error_tag: Option<String>,
+}
+
+impl DecisionRecord {
+    /// Worth a line in the report and an INFO log: anything other than "nothing to do".
+    pub fn is_notable(&self) -> bool {
+        self.action != Action::None
+            || self.rewrite_tag.is_some()
+            || self.outcome != Outcome::Unchanged
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub start: usize,
+    pub stop: usize,
+    pub terminate: usize,
+    pub tags_rewritten: usize,
+    pub invalid: usize,
+    pub protected: usize,
+    pub failed: usize,
+    pub held: usize,
+    pub not_attempted: usize,
+    pub unchanged: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunReport {
+    /// Every instance was decided and every decision carried out or finally failed.
+    pub complete: bool,
+    pub dry_run: bool,
+    /// `deadline` when the run stopped early to finish before the Lambda timeout.
+    pub stopped_early: Option<&'static str>,
+    pub window: Window,
+    pub instances_seen: usize,
+    pub counts: Counts,
+    /// Sum over the schedules seen of the hours per day each keeps its instance off.
+    pub instance_hours_saved_per_day: f64,
+    /// The notable decisions (anything but "nothing to do"; every decision when
+    /// `Settings::report_unchanged`), with their outcome.
+    pub actions: Vec<DecisionRecord>,
+    /// Calls made to EC2, by operation.
+    pub ec2_calls: CallCounts,
+}
+
+impl RunReport {
+    /// Some change failed for a reason that another run may not hit (throttling, 5xx).
+    pub fn has_transient_failures(&self) -> bool {
+        self.actions
+            .iter()
+            .any(|r| r.outcome.is_transient_failure())
+    }
+}
+
+impl RunSummary for RunReport {
+    /// Anything an operator would want to hear about.
+    fn has_news(&self) -> bool {
+        self.actions.iter().any(DecisionRecord::is_notable) || !self.complete
+    }
+
+    fn transient_failures(&self) -> usize {
+        self.actions
+            .iter()
+            .filter(|r| r.outcome.is_transient_failure())
+            .count()
+    }
+
+    fn subject(&self) -> String {
+        let mut subject = String::from("EC2 scheduler report");
+        if self.dry_run {
+            subject.push_str(" (dry run)");
+        }
+        if !self.complete {
+            subject.push_str(" (incomplete)");
+        }
+        subject
+    }
+
+    /// The report as plain text, for the SNS topic (and its email subscribers).
+    fn to_text(&self) -> String {
+        let ts = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+        let c = &self.counts;
+        let mut out = format!(
+            "EC2 scheduler run at {}{}\nWindow: after {} up to {}\n",
+            ts(self.window.now),
+            if self.dry_run {
+                " — DRY RUN, nothing was changed"
+            } else {
+                ""
+            },
+            ts(self.window.last_run),
+            ts(self.window.now),
+        );
+        if let Some(why) = self.stopped_early {
+            out.push_str(&format!(
+                "INCOMPLETE: stopped early ({why}); the next run covers this window again\n"
+            ));
+        }
+        out.push_str(&format!(
+            "Instances with a Schedule tag: {}\n\
+             Started {}, stopped {}, terminated {}, tags rewritten {} (invalid {}), \
+             protected {}, failed {}, held {}, not attempted {}\n\
+             Instance-hours saved per day by these schedules: {:.1}\n",
+            self.instances_seen,
+            c.start,
+            c.stop,
+            c.terminate,
+            c.tags_rewritten,
+            c.invalid,
+            c.protected,
+            c.failed,
+            c.held,
+            c.not_attempted,
+            self.instance_hours_saved_per_day
+        ));
+        for r in &self.actions {
+            let outcome = r.outcome.describe("MaxTerminationsPerRun");
+            out.push_str(&format!(
+                "\n{} ({}) Schedule=\"{}\": {} — {}; {}",
+                r.instance_id,
+                r.name.as_deref().unwrap_or("no Name"),
+                r.schedule,
+                r.action,
+                outcome,
+                r.reason
+            ));
+            if let Some(tag) = &r.rewrite_tag {
+                out.push_str(&format!("; Schedule tag becomes \"{tag}\""));
+            }
+        }
+        out
+    }
+}
+
+pub(crate) fn summarise(
+    window: Window,
+    records: Vec<DecisionRecord>,
+    instance_hours_saved_per_day: f64,
+    stopped_early: Option<&'static str>,
+    dry_run: bool,
+    ec2_calls: CallCounts,
+) -> RunReport {
+    let mut counts = Counts::default();
+    for r in &records {
+        let carried_out = matches!(r.outcome, Outcome::Done | Outcome::Planned);
+        match (r.action, carried_out) {
+            (Action::Start, true) => counts.start += 1,
+            (Action::Stop, true) => counts.stop += 1,
+            (Action::Terminate, true) => counts.terminate += 1,
+            _ => {}
+        }
+        if r.rewrite_tag.is_some() && (consumes_tag(&r.outcome) || r.outcome == Outcome::Planned) {
+            counts.tags_rewritten += 1;
+        }
+        if r.error_tag.is_some() {
+            counts.invalid += 1;
+        }
+        match r.outcome {
+            Outcome::Protected { .. } => counts.protected += 1,
+            Outcome::Failed { .. } => counts.failed += 1,
+            Outcome::Held => counts.held += 1,
+            Outcome::NotAttempted => counts.not_attempted += 1,
+            Outcome::Unchanged => counts.unchanged += 1,
+            Outcome::Done | Outcome::Planned => {}
+        }
+    }
+    let instances_seen = records.len();
+    let mut report = RunReport {
+        complete: stopped_early.is_none(),
+        dry_run,
+        stopped_early,
+        window,
+        instances_seen,
+        counts,
+        instance_hours_saved_per_day,
+        actions: records,
+        ec2_calls,
+    };
+    report.complete = report.complete && !report.has_transient_failures();
+    report
+}
