@@ -40,64 +40,8 @@ where
     }
 }
 
-/// The class of an AWS error code, whatever the service. `None` for codes that say nothing
-/// general (the caller decides, usually by HTTP status).
-pub fn code_class(code: &str) -> Option<ErrorClass> {
-    use ErrorClass::*;
-    Some(match code {
-        "Throttling"
-        | "ThrottlingException"
-        | "ThrottledException"
-        | "RequestLimitExceeded"
-        | "RequestThrottled"
-        | "RequestThrottledException"
-        | "TooManyRequestsException"
-        | "ProvisionedThroughputExceededException"
-        | "RequestLimitExceededException"
-        | "SlowDown"
-        | "LimitExceededException" => Throttled,
-        "AccessDenied"
-        | "AccessDeniedException"
-        | "UnauthorizedOperation"
-        | "AuthorizationError"
-        | "AuthFailure"
-        | "UnrecognizedClientException"
-        | "InvalidClientTokenId"
-        | "ExpiredToken"
-        | "ExpiredTokenException"
-        | "SignatureDoesNotMatch"
-        | "MissingAuthenticationToken"
-        | "KMSAccessDeniedException" => AccessDenied,
-        "ConditionalCheckFailedException"
-        | "TransactionCanceledException"
-        | "TransactionConflictException"
-        | "ConflictException"
-        | "IncorrectInstanceState"
-        | "IncorrectState" => Conflict,
-        "InternalError"
-        | "InternalFailure"
-        | "InternalServerError"
-        | "InternalServerException"
-        | "InternalErrorException"
-        | "ServiceUnavailable"
-        | "ServiceUnavailableException"
-        | "ServiceException"
-        | "Unavailable"
-        | "KMSThrottlingException" => Unavailable,
-        c if c.ends_with("NotFound")
-            || c.ends_with("NotFoundException")
-            || c.ends_with("DoesNotExist")
-            || c.starts_with("NoSuch")
-            || c == "ParameterNotFound" =>
-        {
-            NotFound
-        }
-        _ => return None,
-    })
-}
-
 /// The class of any SDK error: transport failures and 5xx are `Unavailable`, known codes are
-/// classified by [`code_class`], any other client error is `Internal` (a bug or a setting: the
+/// classified by [`ErrorClass::from_aws_code`], any other client error is `Internal` (a bug or a setting: the
 /// same call would fail again).
 pub fn classify<E>(err: &SdkError<E, HttpResponse>) -> ErrorClass
 where
@@ -110,7 +54,7 @@ where
         SdkError::ConstructionFailure(_) => return ErrorClass::Internal,
         _ => {}
     }
-    if let Some(class) = err.code().and_then(code_class) {
+    if let Some(class) = err.code().and_then(ErrorClass::from_aws_code) {
         return class;
     }
     match err.raw_response().map(|r| r.status().as_u16()) {
@@ -268,7 +212,7 @@ mod tests {
             ("InternalFailure", Some(Unavailable)),
             ("ValidationException", None),
         ] {
-            assert_eq!(code_class(code), class, "{code}");
+            assert_eq!(ErrorClass::from_aws_code(code), class, "{code}");
         }
     }
 }

@@ -75,6 +75,62 @@ impl ErrorClass {
         }
     }
 
+    /// The class of an AWS error code, whatever the service. `None` for codes that say nothing
+    /// general (the caller decides, usually by HTTP status).
+    pub fn from_aws_code(code: &str) -> Option<ErrorClass> {
+        use ErrorClass::*;
+        Some(match code {
+            "Throttling"
+            | "ThrottlingException"
+            | "ThrottledException"
+            | "RequestLimitExceeded"
+            | "RequestThrottled"
+            | "RequestThrottledException"
+            | "TooManyRequestsException"
+            | "ProvisionedThroughputExceededException"
+            | "RequestLimitExceededException"
+            | "SlowDown"
+            | "LimitExceededException" => Throttled,
+            "AccessDenied"
+            | "AccessDeniedException"
+            | "UnauthorizedOperation"
+            | "AuthorizationError"
+            | "AuthFailure"
+            | "UnrecognizedClientException"
+            | "InvalidClientTokenId"
+            | "ExpiredToken"
+            | "ExpiredTokenException"
+            | "SignatureDoesNotMatch"
+            | "MissingAuthenticationToken"
+            | "KMSAccessDeniedException" => AccessDenied,
+            "ConditionalCheckFailedException"
+            | "TransactionCanceledException"
+            | "TransactionConflictException"
+            | "ConflictException"
+            | "IncorrectInstanceState"
+            | "IncorrectState" => Conflict,
+            "InternalError"
+            | "InternalFailure"
+            | "InternalServerError"
+            | "InternalServerException"
+            | "InternalErrorException"
+            | "ServiceUnavailable"
+            | "ServiceUnavailableException"
+            | "ServiceException"
+            | "Unavailable"
+            | "KMSThrottlingException" => Unavailable,
+            c if c.ends_with("NotFound")
+                || c.ends_with("NotFoundException")
+                || c.ends_with("DoesNotExist")
+                || c.starts_with("NoSuch")
+                || c == "ParameterNotFound" =>
+            {
+                NotFound
+            }
+            _ => return None,
+        })
+    }
+
     /// The same invocation may succeed later, unchanged: Lambda's retry and a replay are worth it.
     /// The others fail the same way until someone fixes the input, a setting or the data.
     pub const fn is_retryable(self) -> bool {

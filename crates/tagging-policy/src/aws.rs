@@ -13,9 +13,10 @@ use std::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::identity::creator;
-use crate::ports::{CreatorLookup, LookupError, RuleSource, RulesError};
+use crate::ports::{CreatorLookup, LookupError, RuleSource};
 use crate::rules::{Field, RuleRow};
-use fleet_core::aws::error_text;
+use fleet_core::aws::{error_text, service_error};
+use fleet_core::ServiceError;
 
 /// The rules table: one item per rule, key `RuleId` (number).
 #[derive(Debug, Clone)]
@@ -30,6 +31,10 @@ impl DynamoRules {
             client,
             table: table.into(),
         }
+    }
+
+    pub fn from_sdk(sdk: &SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(aws_sdk_dynamodb::Client::new(sdk), table)
     }
 }
 
@@ -49,7 +54,7 @@ fn field(item: &HashMap<String, AttributeValue>, name: &str) -> Field {
 
 impl RuleSource for DynamoRules {
     /// A consistent, paged Scan: a rules table is small, and every row matters.
-    async fn load(&self) -> Result<Vec<RuleRow>, RulesError> {
+    async fn load(&self) -> Result<Vec<RuleRow>, ServiceError> {
         let mut rows = Vec::new();
         let mut start = None;
         loop {
@@ -61,7 +66,11 @@ impl RuleSource for DynamoRules {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| RulesError(format!("{}: {}", self.table, error_text(&e))))?;
+                .map_err(|e| {
+                    let mut error = service_error("rules table", &e);
+                    error.detail = format!("{}: {}", self.table, error.detail);
+                    error
+                })?;
             rows.extend(out.items().iter().map(|item| RuleRow {
                 rule_id: field(item, "RuleId"),
                 tag_key: field(item, "TagKey"),

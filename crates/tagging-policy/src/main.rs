@@ -1,17 +1,12 @@
-use fleet_core::config::ProcessEnv;
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use serde_json::Value;
-use tagging_policy::{config::Config, handler};
+use fleet_core::{config::ProcessEnv, lambda};
+use tagging_policy::{config::Config, wire};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    fleet_core::telemetry::init();
-    let config = Config::from_vars(&ProcessEnv)?;
-    let sdk = fleet_core::aws::load_sdk_config().await;
-    let (engine, notifier) = handler::wire(&sdk, config);
-    let (engine, notifier) = (&engine, notifier.as_ref());
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler::handle(engine, notifier, event).await
-    }))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let app =
+        lambda::init(
+            |sdk, env| async move { Ok(wire(&sdk, Config::from_vars(&ProcessEnv)?, env)) },
+        )
+        .await?;
+    lambda::serve(|event| app.handle(event)).await
 }

@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::ports::{CreatorLookup, LookupError, RuleSource, RulesError};
+use crate::ports::{CreatorLookup, LookupError, RuleSource};
 use crate::rules::RuleRow;
+use fleet_core::ServiceError;
 
 pub use fleet_ec2::{FakeInstance, InMemoryEc2};
 
@@ -13,7 +14,7 @@ pub use fleet_ec2::{FakeInstance, InMemoryEc2};
 pub struct MemoryRules(pub Vec<RuleRow>);
 
 impl RuleSource for MemoryRules {
-    async fn load(&self) -> Result<Vec<RuleRow>, RulesError> {
+    async fn load(&self) -> Result<Vec<RuleRow>, ServiceError> {
         Ok(self.0.clone())
     }
 }

@@ -4,23 +4,13 @@ use chrono::{DateTime, Utc};
 use std::future::Future;
 
 use crate::rules::RuleRow;
-use fleet_core::ErrorType;
+use fleet_core::{Classified, ErrorClass, ServiceError};
 
 pub use fleet_ec2::{Ec2Error, Ec2Port};
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("rules table: {0}")]
-pub struct RulesError(pub String);
-
-impl ErrorType for RulesError {
-    fn error_type(&self) -> &'static str {
-        "RulesUnavailable"
-    }
-}
-
-/// Where the policy's rows are kept.
+/// Where the policy's rows are kept. Errors are the table's, classified.
 pub trait RuleSource: Send + Sync {
-    fn load(&self) -> impl Future<Output = Result<Vec<RuleRow>, RulesError>> + Send;
+    fn load(&self) -> impl Future<Output = Result<Vec<RuleRow>, ServiceError>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +20,18 @@ pub struct LookupError {
     pub message: String,
     /// Throttling or 5xx: another run may succeed.
     pub transient: bool,
+}
+
+impl Classified for LookupError {
+    /// By CloudTrail's error code; otherwise a transient failure is `Unavailable` and any other
+    /// `Internal`.
+    fn class(&self) -> ErrorClass {
+        ErrorClass::from_aws_code(&self.code).unwrap_or(if self.transient {
+            ErrorClass::Unavailable
+        } else {
+            ErrorClass::Internal
+        })
+    }
 }
 
 /// Who launched an instance, from the account's CloudTrail event history (90 days).

@@ -8,21 +8,22 @@
 use chrono::{Duration, Utc};
 use fleet_core::{FixedClock, SnsNotifier};
 use fleet_ec2::AwsEc2;
-use fleet_local::{context_with_deadline, create_rules_table, instances, launch_instance};
+use fleet_testkit::seed::{
+    context_with_deadline, create_rules_table, create_topic, instances, launch_instance,
+};
 use fleet_testkit::{load_event, Moto};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use tagging_policy::aws::DynamoRules;
-use tagging_policy::handler::handle;
 use tagging_policy::memory::FakeLookup;
 use tagging_policy::ports::RuleSource;
 use tagging_policy::rules::{seed_rows, Policy};
-use tagging_policy::{Engine, Report, Settings};
+use tagging_policy::{App, Engine, Report, Settings};
 
 const RULES_TABLE: &str = "tagging-rules";
 
-type TestEngine = Engine<AwsEc2, DynamoRules, FakeLookup, FixedClock>;
+type TestApp = App<AwsEc2, DynamoRules, FakeLookup, FixedClock, SnsNotifier>;
 
 struct Fixture {
     moto: Moto,
@@ -38,15 +39,7 @@ async fn fixture() -> Fixture {
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     create_rules_table(&ddb, RULES_TABLE).await;
-    let topic_arn = aws_sdk_sns::Client::new(&sdk)
-        .create_topic()
-        .name("tagging-reports")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_owned();
+    let topic_arn = create_topic(&sdk, "tagging-reports").await;
     let vpcs = ec2.describe_vpcs().send().await.unwrap();
     let default_vpc = vpcs
         .vpcs()
@@ -65,7 +58,7 @@ async fn fixture() -> Fixture {
 }
 
 impl Fixture {
-    fn engine(&self, lookup: FakeLookup, settings: Settings) -> (TestEngine, SnsNotifier) {
+    fn app(&self, lookup: FakeLookup, settings: Settings) -> TestApp {
         let sdk = self.moto.sdk_config();
         let engine = Engine {
             ec2: AwsEc2::new(fleet_ec2::client(&sdk)),
@@ -77,8 +70,14 @@ impl Fixture {
                 ..settings
             },
         };
-        let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), self.topic_arn.clone());
-        (engine, notifier)
+        let notifier = SnsNotifier::new(
+            fleet_core::aws::SnsClient::new(&sdk),
+            self.topic_arn.clone(),
+        );
+        App {
+            engine,
+            notifier: Some(notifier),
+        }
     }
 
     /// A subnet in a second VPC, outside the policy's scope.
@@ -107,15 +106,11 @@ impl Fixture {
     }
 }
 
-async fn run(engine: &TestEngine, notifier: &SnsNotifier, file: &str, event: Value) -> Report {
-    handle(
-        engine,
-        Some(notifier),
-        // Two minutes left, on the engine's clock (an hour ahead).
-        LambdaEvent::new(event, context_with_deadline(3600 + 120)),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{file}: {e}"))
+async fn run(app: &TestApp, file: &str, event: Value) -> Report {
+    // Two minutes left, on the engine's clock (an hour ahead).
+    app.handle(LambdaEvent::new(event, context_with_deadline(3600 + 120)))
+        .await
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
 fn tag<'a>(
@@ -151,11 +146,11 @@ async fn a_scheduled_sweep_brings_the_fleet_in_line_and_reports_it() {
     let subnet = f.other_subnet().await;
     let elsewhere = launch_instance(&f.ec2, &[("Name", "elsewhere")], Some(&subnet)).await;
 
-    let (engine, notifier) = f.engine(
+    let app = f.app(
         FakeLookup::new([(web.as_str(), "alice")]),
         Settings::default(),
     );
-    let loaded = Policy::from_rows(engine.rules.load().await.unwrap());
+    let loaded = Policy::from_rows(app.engine.rules.load().await.unwrap());
     assert_eq!(
         loaded,
         Policy::from_rows(seed_rows()),
@@ -163,7 +158,7 @@ async fn a_scheduled_sweep_brings_the_fleet_in_line_and_reports_it() {
     );
 
     let file = "tagging-policy/01-scheduled-sweep.json";
-    let report = run(&engine, &notifier, file, load_event(file)).await;
+    let report = run(&app, file, load_event(file)).await;
     let today = (Utc::now() + Duration::hours(1))
         .format("%Y-%m-%d")
         .to_string();
@@ -216,7 +211,7 @@ async fn a_scheduled_sweep_brings_the_fleet_in_line_and_reports_it() {
     assert_eq!(lines, expected);
 
     // The next sweep finds only the stopped, still untagged instance.
-    let report = run(&engine, &notifier, file, load_event(file)).await;
+    let report = run(&app, file, load_event(file)).await;
     assert_eq!(report.ec2_calls.create_tags, 0);
     assert_eq!(report.ec2_calls.change_state, 0);
     assert_eq!(report.counts.untagged, 1);
@@ -244,7 +239,7 @@ fn with_instance_ids(mut event: Value, ids: &[String]) -> Value {
 async fn run_instances_events_tag_the_launched_instances_with_their_creator() {
     let f = fixture().await;
     let untouched = launch_instance(&f.ec2, &[("Name", "older")], None).await;
-    let (engine, notifier) = f.engine(FakeLookup::default(), Settings::default());
+    let app = f.app(FakeLookup::default(), Settings::default());
 
     let cases = [
         ("tagging-policy/02-runinstances-iam-user.json", 1, "alice"),
@@ -259,13 +254,7 @@ async fn run_instances_events_tag_the_launched_instances_with_their_creator() {
         for i in 0..count {
             ids.push(launch_instance(&f.ec2, &[("Name", &format!("build-{i}"))], None).await);
         }
-        let report = run(
-            &engine,
-            &notifier,
-            file,
-            with_instance_ids(load_event(file), &ids),
-        )
-        .await;
+        let report = run(&app, file, with_instance_ids(load_event(file), &ids)).await;
         let all = instances(&f.ec2).await;
         for id in &ids {
             assert_eq!(tag(&all, id, "CreatedBy"), Some(creator), "{file}");
@@ -289,7 +278,7 @@ async fn run_instances_events_tag_the_launched_instances_with_their_creator() {
         assert!(message.contains(&format!("  CreatedBy missing → set \"{creator}\" (rule 2, UserLookup: from the RunInstances event): done")), "{message}");
     }
     assert!(
-        engine.lookup.calls().is_empty(),
+        app.engine.lookup.calls().is_empty(),
         "the event names the creator: no CloudTrail lookup"
     );
     let all = instances(&f.ec2).await;
@@ -297,7 +286,7 @@ async fn run_instances_events_tag_the_launched_instances_with_their_creator() {
 
     // A failed RunInstances call launched nothing: no calls, nothing reported.
     let file = "tagging-policy/04-runinstances-failed-call.json";
-    let report = run(&engine, &notifier, file, load_event(file)).await;
+    let report = run(&app, file, load_event(file)).await;
     assert_eq!(report.counts.instances_checked, 0);
     assert_eq!(report.ec2_calls.describe, 0);
     assert_eq!(f.moto.sns_messages().len(), 2);
@@ -309,7 +298,7 @@ async fn a_dry_run_reports_the_same_and_changes_nothing() {
     let web = launch_instance(&f.ec2, &[("Name", "web")], None).await;
     let bare = launch_instance(&f.ec2, &[], None).await;
     let before = instances(&f.ec2).await;
-    let (engine, notifier) = f.engine(
+    let app = f.app(
         FakeLookup::new([(web.as_str(), "alice")]),
         Settings {
             dry_run: true,
@@ -317,7 +306,7 @@ async fn a_dry_run_reports_the_same_and_changes_nothing() {
         },
     );
     let file = "tagging-policy/01-scheduled-sweep.json";
-    let report = run(&engine, &notifier, file, load_event(file)).await;
+    let report = run(&app, file, load_event(file)).await;
     assert_eq!(instances(&f.ec2).await, before);
     assert_eq!(report.counts.tags_set, 2);
     assert_eq!(report.counts.stopped, 1);
