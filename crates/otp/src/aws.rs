@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use crate::code::HmacKey;
 use crate::ports::{MfaCheck, MfaVerdict, OtpError, Profile, Profiles, Sms, StateStore};
 use crate::state::UserState;
-use fleet_core::aws::error_text;
+use fleet_core::aws::{error_text, service_error};
+use fleet_core::{ErrorClass, ServiceError};
 
 fn string(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
     item.get(name)
@@ -43,7 +44,7 @@ impl Profiles for DynamoProfiles {
             .key("UserId", AttributeValue::S(user_id.to_owned()))
             .send()
             .await
-            .map_err(|e| OtpError::Profiles(error_text(&e)))?;
+            .map_err(|e| OtpError::Profiles(service_error("profiles table", &e)))?;
         let Some(item) = out.item() else {
             return Ok(None);
         };
@@ -78,6 +79,10 @@ impl DynamoStore {
     }
 }
 
+fn corrupt(detail: String) -> ServiceError {
+    ServiceError::new("codes table", ErrorClass::CorruptState, detail)
+}
+
 /// Nothing in a state matters after a day; TTL deletes it (eventually) after two.
 const STATE_TTL_SECONDS: i64 = 2 * 24 * 3600;
 
@@ -91,7 +96,7 @@ impl StateStore for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| OtpError::Store(error_text(&e)))?;
+            .map_err(|e| OtpError::Store(service_error("codes table", &e)))?;
         let Some(item) = out.item() else {
             return Ok((UserState::default(), None));
         };
@@ -100,11 +105,15 @@ impl StateStore for DynamoStore {
             .and_then(|v| v.as_n().ok())
             .and_then(|n| n.parse::<u64>().ok())
             .ok_or_else(|| {
-                OtpError::Store(format!("{user_id}: Version missing or not a number"))
+                OtpError::Store(corrupt(format!(
+                    "{user_id}: Version missing or not a number"
+                )))
             })?;
         let state = match item.get("State").and_then(|v| v.as_s().ok()) {
             Some(json) => serde_json::from_str(json)
-                .map_err(|e| OtpError::Store(format!("{user_id}: State is not readable: {e}")))?,
+                .map_err(|e| {
+                    OtpError::Store(corrupt(format!("{user_id}: State is not readable: {e}")))
+                })?,
             None => UserState::default(),
         };
         Ok((state, Some(version)))
@@ -116,7 +125,13 @@ impl StateStore for DynamoStore {
         state: &UserState,
         expected: Option<u64>,
     ) -> Result<bool, OtpError> {
-        let json = serde_json::to_string(state).map_err(|e| OtpError::Store(e.to_string()))?;
+        let json = serde_json::to_string(state).map_err(|e| {
+            OtpError::Store(ServiceError::new(
+                "codes table",
+                ErrorClass::Internal,
+                e.to_string(),
+            ))
+        })?;
         let next = expected.map_or(1, |v| v + 1);
         let mut request = self
             .client
@@ -143,7 +158,7 @@ impl StateStore for DynamoStore {
             {
                 Ok(false)
             }
-            Err(e) => Err(OtpError::Store(error_text(&e))),
+            Err(e) => Err(OtpError::Store(service_error("codes table", &e))),
         }
     }
 }
@@ -166,7 +181,7 @@ fn attribute(value: &str) -> Result<MessageAttributeValue, OtpError> {
         .data_type("String")
         .string_value(value)
         .build()
-        .map_err(|e| OtpError::Sms(e.to_string()))
+        .map_err(|e| OtpError::Sms(ServiceError::new("SNS", ErrorClass::Internal, e.to_string())))
 }
 
 impl Sms for SnsSms {
@@ -184,7 +199,7 @@ impl Sms for SnsSms {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| OtpError::Sms(error_text(&e)))
+            .map_err(|e| OtpError::Sms(service_error("SNS", &e)))
     }
 }
 
@@ -240,28 +255,35 @@ impl MfaCheck for StsMfa {
     }
 }
 
-/// Where the HMAC key lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
-    SecretsManager(String),
-    SsmParameter(String),
-}
+pub use crate::config::KeySource;
 
 /// A secret's string, read at init.
-async fn read_secret(sdk: &aws_config::SdkConfig, id: &str) -> Result<String, String> {
+async fn read_secret(sdk: &aws_config::SdkConfig, id: &str) -> Result<String, ServiceError> {
     aws_sdk_secretsmanager::Client::new(sdk)
         .get_secret_value()
         .secret_id(id)
         .send()
         .await
-        .map_err(|e| format!("reading secret {id}: {}", error_text(&e)))?
+        .map_err(|e| {
+            let mut error = service_error("Secrets Manager", &e);
+            error.detail = format!("reading secret {id}: {}", error.detail);
+            error
+        })?
         .secret_string()
         .map(str::to_owned)
-        .ok_or_else(|| format!("secret {id} has no SecretString"))
+        .ok_or_else(|| misconfigured(format!("secret {id} has no SecretString")))
+}
+
+/// A secret that exists but cannot serve: a setting to fix.
+fn misconfigured(detail: String) -> ServiceError {
+    ServiceError::new("OTP configuration", ErrorClass::InvalidConfig, detail)
 }
 
 /// Reads the key once (at init). The secret's string is the key.
-pub async fn load_key(sdk: &aws_config::SdkConfig, source: &KeySource) -> Result<HmacKey, String> {
+pub async fn load_key(
+    sdk: &aws_config::SdkConfig,
+    source: &KeySource,
+) -> Result<HmacKey, ServiceError> {
     let text = match source {
         KeySource::SecretsManager(id) => read_secret(sdk, id).await?,
         KeySource::SsmParameter(name) => aws_sdk_ssm::Client::new(sdk)
@@ -270,13 +292,17 @@ pub async fn load_key(sdk: &aws_config::SdkConfig, source: &KeySource) -> Result
             .with_decryption(true)
             .send()
             .await
-            .map_err(|e| format!("reading parameter {name}: {}", error_text(&e)))?
+            .map_err(|e| {
+                let mut error = service_error("SSM", &e);
+                error.detail = format!("reading parameter {name}: {}", error.detail);
+                error
+            })?
             .parameter()
             .and_then(|p| p.value())
             .map(str::to_owned)
-            .ok_or_else(|| format!("parameter {name} has no value"))?,
+            .ok_or_else(|| misconfigured(format!("parameter {name} has no value")))?,
     };
-    HmacKey::new(text.into_bytes())
+    HmacKey::new(text.into_bytes()).map_err(|e| misconfigured(e.0))
 }
 
 /// An STS client for MFA checks: with the IAM user's access key from `secret_id` when given
@@ -284,18 +310,21 @@ pub async fn load_key(sdk: &aws_config::SdkConfig, source: &KeySource) -> Result
 pub async fn mfa_sts_client(
     sdk: &aws_config::SdkConfig,
     secret_id: Option<&str>,
-) -> Result<aws_sdk_sts::Client, String> {
+) -> Result<aws_sdk_sts::Client, ServiceError> {
     let Some(id) = secret_id else {
         return Ok(aws_sdk_sts::Client::new(sdk));
     };
     let text = read_secret(sdk, id).await?;
-    let keys: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|_| format!("secret {id} is not JSON with AccessKeyId and SecretAccessKey"))?;
+    let keys: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
+        misconfigured(format!(
+            "secret {id} is not JSON with AccessKeyId and SecretAccessKey"
+        ))
+    })?;
     let field = |name: &str| {
         keys.get(name)
             .and_then(|v| v.as_str())
             .map(str::to_owned)
-            .ok_or_else(|| format!("secret {id} has no {name}"))
+            .ok_or_else(|| misconfigured(format!("secret {id} has no {name}")))
     };
     let credentials = aws_credential_types::Credentials::new(
         field("AccessKeyId")?,
@@ -310,22 +339,24 @@ pub async fn mfa_sts_client(
     Ok(aws_sdk_sts::Client::from_conf(config))
 }
 
-/// The service on AWS adapters, built once per container (the key already read).
-pub type AwsOtp = crate::Otp<
+/// The service on AWS adapters.
+pub type AwsOtp<C> = crate::Otp<
     DynamoProfiles,
     DynamoStore,
     SnsSms,
     StsMfa,
     crate::ports::OsDigits,
-    fleet_core::SystemClock,
+    C,
 >;
 
-pub fn wire(
+/// The service on AWS adapters, for a function's `wire` (the key already read).
+pub fn on_aws<C: fleet_core::Clock>(
     sdk: &aws_config::SdkConfig,
     config: &crate::config::OtpConfig,
     key: HmacKey,
     sts: aws_sdk_sts::Client,
-) -> AwsOtp {
+    clock: C,
+) -> AwsOtp<C> {
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
     crate::Otp {
         profiles: DynamoProfiles::new(ddb.clone(), &config.profiles_table),
@@ -333,7 +364,7 @@ pub fn wire(
         sms: SnsSms::new(aws_sdk_sns::Client::new(sdk), config.sms_sender_id.clone()),
         mfa: StsMfa::new(sts),
         digits: crate::ports::OsDigits,
-        clock: fleet_core::SystemClock,
+        clock,
         key,
         limits: config.limits.clone(),
     }

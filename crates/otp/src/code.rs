@@ -16,18 +16,29 @@ impl std::fmt::Debug for HmacKey {
 /// Keys shorter than this are refused at init.
 pub const MIN_KEY_BYTES: usize = 32;
 
+/// A key that cannot be used: a setting to fix (`InvalidConfig`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct KeyError(pub String);
+
+impl fleet_core::Classified for KeyError {
+    fn class(&self) -> fleet_core::ErrorClass {
+        fleet_core::ErrorClass::InvalidConfig
+    }
+}
+
 impl HmacKey {
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, String> {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, KeyError> {
         let bytes = bytes.into();
         if bytes.len() < MIN_KEY_BYTES {
-            return Err(format!(
+            return Err(KeyError(format!(
                 "the OTP key has {} bytes; at least {MIN_KEY_BYTES} are needed",
                 bytes.len()
-            ));
+            )));
         }
         <Hmac<Sha256> as KeyInit>::new_from_slice(&bytes)
             .map(Self)
-            .map_err(|e| format!("the OTP key: {e}"))
+            .map_err(|e| KeyError(format!("the OTP key: {e}")))
     }
 
     fn mac(&self, user: &str, purpose: &str, secret: &str) -> Hmac<Sha256> {

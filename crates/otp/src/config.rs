@@ -2,8 +2,14 @@
 
 use fleet_core::{ConfigError, Vars};
 
-use crate::aws::KeySource;
 use crate::state::Limits;
+
+/// Where the HMAC key lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    SecretsManager(String),
+    SsmParameter(String),
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OtpConfig {

@@ -25,8 +25,13 @@ impl MemoryProfiles {
 }
 
 impl Profiles for MemoryProfiles {
+    /// Like the DynamoDB store, a profile without an E.164 phone cannot receive codes: unknown.
     async fn get(&self, user_id: &str) -> Result<Option<Profile>, OtpError> {
-        Ok(self.0.get(user_id).cloned())
+        Ok(self
+            .0
+            .get(user_id)
+            .filter(|p| crate::code::is_e164(&p.phone))
+            .cloned())
     }
 }
 

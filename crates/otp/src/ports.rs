@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use crate::state::UserState;
-use fleet_core::ErrorType;
+use fleet_core::{Classified, ErrorClass, ServiceError};
 
 /// A user's profile: who they are, where their codes go, their IAM MFA device if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,11 +18,12 @@ pub struct Profile {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OtpError {
     #[error("profiles: {0}")]
-    Profiles(String),
+    Profiles(ServiceError),
+    /// `CorruptState` when a stored state cannot be read.
     #[error("code store: {0}")]
-    Store(String),
+    Store(ServiceError),
     #[error("sending the SMS failed: {0}")]
-    Sms(String),
+    Sms(ServiceError),
     #[error("the system's random source failed: {0}")]
     Randomness(String),
     /// The store kept changing under us (many concurrent requests for one user).
@@ -30,14 +31,12 @@ pub enum OtpError {
     Contended,
 }
 
-impl ErrorType for OtpError {
-    fn error_type(&self) -> &'static str {
+impl Classified for OtpError {
+    fn class(&self) -> ErrorClass {
         match self {
-            OtpError::Profiles(_) => "ProfilesUnavailable",
-            OtpError::Store(_) => "CodeStoreUnavailable",
-            OtpError::Sms(_) => "SmsFailed",
-            OtpError::Randomness(_) => "RandomnessUnavailable",
-            OtpError::Contended => "Contended",
+            OtpError::Profiles(e) | OtpError::Store(e) | OtpError::Sms(e) => e.class,
+            OtpError::Randomness(_) => ErrorClass::Internal,
+            OtpError::Contended => ErrorClass::Conflict,
         }
     }
 }
@@ -106,5 +105,30 @@ impl Digits for OsDigits {
             );
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every OTP error with the class Lambda and the API's logs report for it.
+    #[test]
+    fn every_error_has_its_class() {
+        for class in ErrorClass::ALL {
+            let service = ServiceError::new("x", class, "y");
+            assert_eq!(OtpError::Profiles(service.clone()).class(), class);
+            assert_eq!(OtpError::Store(service.clone()).class(), class);
+            assert_eq!(OtpError::Sms(service).class(), class);
+        }
+        assert_eq!(
+            OtpError::Randomness("gone".into()).class(),
+            ErrorClass::Internal
+        );
+        assert_eq!(OtpError::Contended.class(), ErrorClass::Conflict);
+        assert_eq!(
+            crate::code::HmacKey::new(vec![1u8; 8]).unwrap_err().class(),
+            ErrorClass::InvalidConfig
+        );
     }
 }
