@@ -1,28 +1,48 @@
 //! `POST /otp/send`, `POST /otp/verify`, `POST /mfa/verify`. Unknown users get the same answers
 //! as known ones; refusals say when to retry, not why in detail.
 
-use lambda_http::http::header::{HeaderValue, ALLOW, CONTENT_TYPE, RETRY_AFTER};
+use lambda_http::http::header::{HeaderValue, RETRY_AFTER};
 use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
 
-use fleet_core::{Clock, ErrorType};
+use fleet_core::http::{error, json_response as respond, not_allowed, route, Route, Routed};
+use fleet_core::{Classified, Clock};
 use fleet_otp::ports::{Digits, MfaCheck, Profiles, Sms, StateStore};
 use fleet_otp::{MfaOutcome, Otp, OtpError, SendOutcome, VerifyOutcome};
 
 pub const MAX_BODY_BYTES: usize = 4096;
 
-fn respond(status: StatusCode, value: Value) -> Response<Body> {
-    let mut response = Response::new(Body::from(value.to_string()));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+#[derive(Debug, Clone, Copy)]
+enum Endpoint {
+    Send,
+    Verify,
+    Mfa,
 }
 
+const ROUTES: [Route<Endpoint>; 3] = [
+    Route {
+        path: "/otp/send",
+        methods: &[Method::POST],
+        allow: "POST",
+        target: Endpoint::Send,
+    },
+    Route {
+        path: "/otp/verify",
+        methods: &[Method::POST],
+        allow: "POST",
+        target: Endpoint::Verify,
+    },
+    Route {
+        path: "/mfa/verify",
+        methods: &[Method::POST],
+        allow: "POST",
+        target: Endpoint::Mfa,
+    },
+];
+
 fn bad_request(message: String) -> Response<Body> {
-    respond(StatusCode::BAD_REQUEST, json!({ "error": message }))
+    error(StatusCode::BAD_REQUEST, &message)
 }
 
 /// 429 with `Retry-After` in whole seconds (rounded up).
@@ -37,7 +57,7 @@ fn too_many(retry_after: chrono::Duration, mut body: Value) -> Response<Body> {
 }
 
 fn failed(e: &OtpError) -> Response<Body> {
-    tracing::error!(error_type = e.error_type(), error = %e, "request failed");
+    tracing::error!(error_type = e.class().as_str(), error = %e, "request failed");
     let status = match e {
         OtpError::Sms(_) => StatusCode::BAD_GATEWAY,
         _ => StatusCode::SERVICE_UNAVAILABLE,
@@ -103,11 +123,12 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-pub struct Api<P, S, N, M, D, C> {
+/// The function: the OTP service behind three routes.
+pub struct App<P, S, N, M, D, C> {
     pub otp: Otp<P, S, N, M, D, C>,
 }
 
-impl<P, S, N, M, D, C> Api<P, S, N, M, D, C>
+impl<P, S, N, M, D, C> App<P, S, N, M, D, C>
 where
     P: Profiles,
     S: StateStore,
@@ -117,31 +138,16 @@ where
     C: Clock,
 {
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let raw = request.raw_http_path();
-        let path = if raw.is_empty() {
-            request.uri().path()
-        } else {
-            raw
+        let endpoint = match route(&ROUTES, &request) {
+            Routed::Found(endpoint) => endpoint,
+            Routed::MethodNotAllowed(allow) => return not_allowed(allow),
+            Routed::NotFound => return error(StatusCode::NOT_FOUND, "not found"),
         };
-        let path = path.trim_end_matches('/').to_owned();
-        if !matches!(path.as_str(), "/otp/send" | "/otp/verify" | "/mfa/verify") {
-            return respond(StatusCode::NOT_FOUND, json!({ "error": "not found" }));
-        }
-        if request.method() != Method::POST {
-            let mut response = respond(
-                StatusCode::METHOD_NOT_ALLOWED,
-                json!({ "error": "method not allowed" }),
-            );
-            response
-                .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static("POST"));
-            return response;
-        }
         let body = request.body().as_ref();
-        let result = match path.as_str() {
-            "/otp/send" => self.send(body).await,
-            "/otp/verify" => self.verify(body).await,
-            _ => self.mfa(body).await,
+        let result = match endpoint {
+            Endpoint::Send => self.send(body).await,
+            Endpoint::Verify => self.verify(body).await,
+            Endpoint::Mfa => self.mfa(body).await,
         };
         result.unwrap_or_else(bad_request)
     }

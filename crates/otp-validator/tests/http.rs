@@ -7,14 +7,14 @@ use fleet_otp::memory::{FakeMfa, MemoryProfiles, MemoryStore, RecordingSms, Scri
 use fleet_otp::{HmacKey, Limits, Otp, Profile};
 use fleet_testkit::{event_files, load_event};
 use lambda_http::{Body, Request, Response};
-use otp_validator::Api;
+use otp_validator::App;
 use serde_json::{json, Value};
 
-type TestApi = Api<MemoryProfiles, MemoryStore, RecordingSms, FakeMfa, ScriptedDigits, FixedClock>;
+type TestApi = App<MemoryProfiles, MemoryStore, RecordingSms, FakeMfa, ScriptedDigits, FixedClock>;
 
 fn api() -> TestApi {
     let t0: DateTime<Utc> = "2026-11-23T09:00:00Z".parse().unwrap();
-    Api {
+    App {
         otp: Otp {
             profiles: MemoryProfiles::with([Profile {
                 user_id: "alice".into(),

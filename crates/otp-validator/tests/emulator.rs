@@ -5,14 +5,14 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 use fleet_core::SystemClock;
-use fleet_local::create_table;
 use fleet_otp::aws::{load_key, mfa_sts_client, DynamoProfiles, DynamoStore, KeySource, SnsSms};
 use fleet_otp::memory::FakeMfa;
 use fleet_otp::ports::OsDigits;
 use fleet_otp::{Limits, Otp};
+use fleet_testkit::seed::create_table;
 use fleet_testkit::{load_event, Moto};
 use lambda_http::{Body, Response};
-use otp_validator::Api;
+use otp_validator::App;
 use serde_json::{json, Value};
 
 const KEY: &str = "k3y-for-the-stand-in-only-0123456789abcdef";
@@ -75,7 +75,11 @@ async fn a_code_goes_out_by_sms_and_comes_back_through_the_api() {
     let missing = load_key(&sdk, &KeySource::SecretsManager("nope".into()))
         .await
         .unwrap_err();
-    assert!(missing.contains("ResourceNotFoundException"), "{missing}");
+    assert!(
+        missing.to_string().contains("ResourceNotFoundException"),
+        "{missing}"
+    );
+    assert_eq!(missing.class, fleet_core::ErrorClass::NotFound);
 
     // The MFA user's access key is read from its secret; a malformed one fails the cold start.
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
@@ -116,15 +120,16 @@ async fn a_code_goes_out_by_sms_and_comes_back_through_the_api() {
         .await
         .unwrap_err();
     assert_eq!(
-        broken,
+        broken.detail,
         "secret fleet/mfa-broken is not JSON with AccessKeyId and SecretAccessKey"
     );
+    assert_eq!(broken.class, fleet_core::ErrorClass::InvalidConfig);
 
-    let api = Api {
+    let api = App {
         otp: Otp {
             profiles: DynamoProfiles::new(ddb.clone(), "otp-profiles"),
             store: DynamoStore::new(ddb.clone(), "otp-codes"),
-            sms: SnsSms::new(aws_sdk_sns::Client::new(&sdk), None),
+            sms: SnsSms::new(fleet_core::aws::SnsClient::new(&sdk), None),
             mfa: FakeMfa::default(),
             digits: OsDigits,
             clock: SystemClock,
