@@ -8,7 +8,8 @@ use fleet_testkit::Moto;
 use lambda_http::http::{HeaderValue, Method};
 use lambda_http::{Body, Request};
 use robot_publisher::config::Config;
-use robot_publisher::ports::{ClockSequence, RecordingPublisher};
+use robot_publisher::memory::RecordingPublisher;
+use robot_publisher::ports::ClockSequence;
 use robot_publisher::{App, Settings};
 use std::time::Instant;
 

@@ -5,7 +5,8 @@ use aws_sdk_iotdataplane::primitives::Blob;
 use tokio::sync::OnceCell;
 
 use crate::ports::{PublishError, Publisher};
-use fleet_core::aws::error_text;
+use fleet_core::aws::{classify, error_text};
+use fleet_core::ErrorClass;
 
 pub struct IotPublisher {
     iot: aws_sdk_iot::Client,
@@ -69,6 +70,7 @@ impl IotPublisher {
             .map_err(|e| PublishError {
                 code: "DescribeEndpointFailed".to_owned(),
                 message: error_text(&e),
+                class: classify(&e),
             })?;
         out.endpoint_address()
             .filter(|a| !a.is_empty())
@@ -76,6 +78,7 @@ impl IotPublisher {
             .ok_or_else(|| PublishError {
                 code: "DescribeEndpointFailed".to_owned(),
                 message: "DescribeEndpoint returned no address".to_owned(),
+                class: ErrorClass::Internal,
             })
     }
 }
@@ -103,6 +106,7 @@ impl Publisher for IotPublisher {
                     .unwrap_or("PublishFailed")
                     .to_owned(),
                 message: error_text(&e),
+                class: classify(&e),
             })
     }
 }

@@ -2,10 +2,14 @@
 //! answers CORS preflights. Every answer carries the CORS headers.
 
 use chrono::Duration;
-use lambda_http::http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use lambda_http::http::header::HeaderValue;
 use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde_json::json;
+
+use fleet_core::http::{
+    add_cors, error, json_response, not_allowed, respond, route, Route, Routed,
+};
 
 use crate::command::{DriveCommand, DrivePayload};
 use crate::ports::{Publisher, Sequence};
@@ -37,86 +41,50 @@ pub struct App<P, S, C> {
     pub settings: Settings,
 }
 
-enum Route {
+#[derive(Debug, Clone, Copy)]
+enum Endpoint {
     Page,
     Publish,
-    Unknown,
 }
 
-fn route(request: &Request) -> Route {
-    // API Gateway's path without the stage; a request built by hand has only its URI.
-    let raw = request.raw_http_path();
-    let path = if raw.is_empty() {
-        request.uri().path()
-    } else {
-        raw
-    };
-    match path.trim_end_matches('/') {
-        "" => Route::Page,
-        "/publish" => Route::Publish,
-        _ => Route::Unknown,
-    }
-}
-
-fn respond(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<Body>,
-) -> Response<Body> {
-    let mut response = Response::new(body.into());
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
-}
-
-fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Body> {
-    respond(status, "application/json", value.to_string())
-}
-
-fn error(status: StatusCode, message: &str) -> Response<Body> {
-    json_response(status, json!({ "error": message }))
-}
-
-fn not_allowed(allow: &'static str) -> Response<Body> {
-    let mut response = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-    response
-        .headers_mut()
-        .insert(ALLOW, HeaderValue::from_static(allow));
-    response
-}
+const ROUTES: [Route<Endpoint>; 2] = [
+    Route {
+        path: "",
+        methods: &[Method::GET, Method::HEAD],
+        allow: "GET, HEAD, OPTIONS",
+        target: Endpoint::Page,
+    },
+    Route {
+        path: "/publish",
+        methods: &[Method::POST],
+        allow: "POST, OPTIONS",
+        target: Endpoint::Publish,
+    },
+];
 
 impl<P: Publisher, S: Sequence, C: Clock> App<P, S, C> {
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let method = request.method().clone();
-        let mut response = match (route(&request), &method) {
-            (_, &Method::OPTIONS) => respond(StatusCode::NO_CONTENT, "text/plain", Body::Empty),
-            (Route::Page, &Method::GET | &Method::HEAD) => {
-                respond(StatusCode::OK, "text/html; charset=utf-8", DRIVE_PAGE)
+        let mut response = if request.method() == Method::OPTIONS {
+            respond(StatusCode::NO_CONTENT, "text/plain", Body::Empty)
+        } else {
+            match route(&ROUTES, &request) {
+                Routed::Found(Endpoint::Page) => {
+                    respond(StatusCode::OK, "text/html; charset=utf-8", DRIVE_PAGE)
+                }
+                Routed::Found(Endpoint::Publish) => self.publish(request.body().as_ref()).await,
+                Routed::MethodNotAllowed(allow) => not_allowed(allow),
+                Routed::NotFound => error(
+                    StatusCode::NOT_FOUND,
+                    "not found: use POST /publish or GET /",
+                ),
             }
-            (Route::Page, _) => not_allowed("GET, HEAD, OPTIONS"),
-            (Route::Publish, &Method::POST) => self.publish(request.body().as_ref()).await,
-            (Route::Publish, _) => not_allowed("POST, OPTIONS"),
-            (Route::Unknown, _) => error(
-                StatusCode::NOT_FOUND,
-                "not found: use POST /publish or GET /",
-            ),
         };
-        let headers = response.headers_mut();
-        headers.insert(
-            "access-control-allow-origin",
-            self.settings.allowed_origin.clone(),
+        add_cors(
+            &mut response,
+            &self.settings.allowed_origin,
+            "GET, POST, OPTIONS",
+            "Content-Type, X-Api-Key",
         );
-        headers.insert(
-            "access-control-allow-methods",
-            HeaderValue::from_static("GET, POST, OPTIONS"),
-        );
-        headers.insert(
-            "access-control-allow-headers",
-            HeaderValue::from_static("Content-Type, X-Api-Key"),
-        );
-        headers.insert("access-control-max-age", HeaderValue::from_static("600"));
         response
     }
 

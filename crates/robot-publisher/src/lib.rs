@@ -1,23 +1,31 @@
 //! The robot drive publisher: `POST /publish {"action": ...}` → a QoS 1 message on the robot's
 //! IoT Core topic `{RobotName}/action`, and a drive page at `GET /`.
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod command;
 pub mod config;
+#[cfg(feature = "contract")]
+pub mod contract;
 pub mod http;
+pub mod memory;
 pub mod ports;
 
 pub use command::{Direction, DriveCommand, DrivePayload, InvalidCommand};
 pub use http::{App, Settings};
 
-use aws_config::SdkConfig;
+#[cfg(feature = "aws")]
+pub type LambdaApp =
+    App<aws::IotPublisher, ports::ClockSequence, std::sync::Arc<dyn fleet_core::Clock>>;
 
 /// SDK clients and adapters, built once per container; the data endpoint is resolved on the
 /// first publish and kept.
+#[cfg(feature = "aws")]
 pub fn wire(
-    sdk: &SdkConfig,
+    sdk: &aws_config::SdkConfig,
     config: config::Config,
-) -> App<aws::IotPublisher, ports::ClockSequence, fleet_core::SystemClock> {
+    env: fleet_core::Env,
+) -> LambdaApp {
     App {
         publisher: aws::IotPublisher::new(
             aws_sdk_iot::Client::new(sdk),
@@ -26,7 +34,7 @@ pub fn wire(
             sdk.endpoint_url().map(str::to_owned),
         ),
         sequence: ports::ClockSequence::default(),
-        clock: fleet_core::SystemClock,
+        clock: env.clock,
         settings: config.settings,
     }
 }

@@ -1,15 +1,12 @@
-use fleet_core::config::ProcessEnv;
-use lambda_http::{run, service_fn, Error, Request};
-use robot_publisher::config::Config;
+use fleet_core::{config::ProcessEnv, lambda};
+use robot_publisher::{config::Config, wire};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    fleet_core::telemetry::init();
-    let config = Config::from_vars(&ProcessEnv)?;
-    let sdk = fleet_core::aws::load_sdk_config().await;
-    let app = &robot_publisher::wire(&sdk, config);
-    run(service_fn(move |request: Request| async move {
-        Ok::<_, std::convert::Infallible>(app.handle(request).await)
-    }))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let app =
+        lambda::init(
+            |sdk, env| async move { Ok(wire(&sdk, Config::from_vars(&ProcessEnv)?, env)) },
+        )
+        .await?;
+    lambda::serve_http(|request| app.handle(request)).await
 }

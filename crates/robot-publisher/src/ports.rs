@@ -4,18 +4,19 @@ use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use fleet_core::ErrorType;
+use fleet_core::{Classified, ErrorClass};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("IoT {code}: {message}")]
 pub struct PublishError {
     pub code: String,
     pub message: String,
+    pub class: ErrorClass,
 }
 
-impl ErrorType for PublishError {
-    fn error_type(&self) -> &'static str {
-        "PublishFailed"
+impl Classified for PublishError {
+    fn class(&self) -> ErrorClass {
+        self.class
     }
 }
 
@@ -54,26 +55,5 @@ impl Sequence for ClockSequence {
                 Err(actual) => last = actual,
             }
         }
-    }
-}
-
-/// Records every publish; for tests and the local page.
-#[derive(Debug, Default)]
-pub struct RecordingPublisher {
-    pub published: std::sync::Mutex<Vec<(String, Vec<u8>)>>,
-    /// Fail every publish with this error.
-    pub failure: Option<PublishError>,
-}
-
-impl Publisher for RecordingPublisher {
-    async fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), PublishError> {
-        if let Some(e) = &self.failure {
-            return Err(e.clone());
-        }
-        self.published
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((topic.to_owned(), payload));
-        Ok(())
     }
 }

@@ -6,7 +6,8 @@ use fleet_core::FixedClock;
 use fleet_testkit::{event_files, load_event};
 use lambda_http::http::{HeaderValue, Method};
 use lambda_http::{Body, Request, Response};
-use robot_publisher::ports::{ClockSequence, PublishError, RecordingPublisher};
+use robot_publisher::memory::RecordingPublisher;
+use robot_publisher::ports::{ClockSequence, PublishError};
 use robot_publisher::{App, Settings};
 
 type TestApp = App<RecordingPublisher, ClockSequence, FixedClock>;
@@ -143,6 +144,7 @@ async fn an_iot_failure_is_a_short_502() {
         failure: Some(PublishError {
             code: "ServiceUnavailableException".into(),
             message: "internal details that must not leak".into(),
+            class: fleet_core::ErrorClass::Unavailable,
         }),
         ..RecordingPublisher::default()
     });

@@ -1,0 +1,82 @@
+//! The publisher's contract over the recording publisher and the IoT adapter against the local
+//! stand-in, whose request recorder shows topic, QoS and payload of each iot-data Publish.
+
+use fleet_testkit::Moto;
+use robot_publisher::aws::IotPublisher;
+use robot_publisher::contract::{self, PublisherHarness};
+use robot_publisher::memory::RecordingPublisher;
+
+struct Recording(RecordingPublisher);
+
+impl PublisherHarness for Recording {
+    type Publisher = RecordingPublisher;
+
+    fn publisher(&self) -> &RecordingPublisher {
+        &self.0
+    }
+
+    async fn published(&self) -> Vec<(String, u8, Vec<u8>)> {
+        // The port publishes with QoS 1 by definition; the recorder keeps topic and payload.
+        self.0
+            .published
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(topic, payload)| (topic.clone(), 1, payload.clone()))
+            .collect()
+    }
+}
+
+struct Stand {
+    moto: Moto,
+    publisher: IotPublisher,
+}
+
+impl PublisherHarness for Stand {
+    type Publisher = IotPublisher;
+
+    fn publisher(&self) -> &IotPublisher {
+        &self.publisher
+    }
+
+    async fn published(&self) -> Vec<(String, u8, Vec<u8>)> {
+        self.moto
+            .recorded_requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.url.contains("/topics/"))
+            .map(|r| {
+                let (path, query) = r.url.split_once('?').unwrap_or((&r.url, ""));
+                let topic = path
+                    .rsplit("/topics/")
+                    .next()
+                    .unwrap_or_default()
+                    .replace("%2F", "/");
+                let qos = query
+                    .split('&')
+                    .find_map(|p| p.strip_prefix("qos="))
+                    .and_then(|q| q.parse().ok())
+                    .unwrap_or(0);
+                (topic, qos, r.body)
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn recording_publisher() {
+    contract::publisher(&Recording(RecordingPublisher::default())).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn iot_adapter_against_the_stand_in() {
+    let moto = Moto::start();
+    moto.start_recording();
+    let sdk = moto.sdk_config();
+    let publisher = IotPublisher::new(
+        aws_sdk_iot::Client::new(&sdk),
+        aws_sdk_iotdataplane::Client::new(&sdk),
+        None,
+        Some(moto.endpoint().to_owned()),
+    );
+    contract::publisher(&Stand { moto, publisher }).await;
+}
