@@ -4,44 +4,55 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use crate::ports::{AccessStore, ServiceError, Stream, Streams};
-use fleet_core::aws::error_text;
+use fleet_core::aws::service_error;
 
 #[derive(Debug, Clone)]
 pub struct KinesisStreams {
     client: aws_sdk_kinesis::Client,
+    page_size: Option<i32>,
 }
 
 impl KinesisStreams {
     pub fn new(client: aws_sdk_kinesis::Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            page_size: None,
+        }
     }
-}
 
-fn kinesis(message: String) -> ServiceError {
-    ServiceError {
-        service: "Kinesis",
-        message,
+    /// Smaller ListStreams pages (Kinesis' default is 100), so tests page through a few streams.
+    pub fn with_page_size(mut self, page_size: i32) -> Self {
+        self.page_size = Some(page_size);
+        self
     }
 }
 
 impl Streams for KinesisStreams {
     /// Every stream (ListStreams, paged), then each one's open shard count.
     async fn streams(&self) -> Result<Vec<Stream>, ServiceError> {
-        let mut names = Vec::new();
+        let mut names: Vec<String> = Vec::new();
         let mut token: Option<String> = None;
         loop {
+            // Kinesis pages with NextToken; the older ExclusiveStartStreamName (the last name
+            // read) serves when an answer says HasMoreStreams without a token.
+            let start_after = match &token {
+                Some(_) => None,
+                None => names.last().cloned(),
+            };
             let out = self
                 .client
                 .list_streams()
+                .set_limit(self.page_size)
                 .set_next_token(token.take())
+                .set_exclusive_start_stream_name(start_after)
                 .send()
                 .await
-                .map_err(|e| kinesis(error_text(&e)))?;
+                .map_err(|e| service_error("Kinesis", &e))?;
             names.extend(out.stream_names().iter().cloned());
-            match out.next_token().filter(|_| out.has_more_streams()) {
-                Some(next) => token = Some(next.to_owned()),
-                None => break,
+            if !out.has_more_streams() || out.stream_names().is_empty() {
+                break;
             }
+            token = out.next_token().map(str::to_owned);
         }
         let mut streams = Vec::with_capacity(names.len());
         for name in names {
@@ -51,7 +62,7 @@ impl Streams for KinesisStreams {
                 .stream_name(&name)
                 .send()
                 .await
-                .map_err(|e| kinesis(error_text(&e)))?;
+                .map_err(|e| service_error("Kinesis", &e))?;
             let shards = out
                 .stream_description_summary()
                 .map_or(0, |s| u32::try_from(s.open_shard_count()).unwrap_or(0));
@@ -75,12 +86,9 @@ impl DynamoAccess {
             table: table.into(),
         }
     }
-}
 
-fn dynamo(message: String) -> ServiceError {
-    ServiceError {
-        service: "DynamoDB",
-        message,
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(aws_sdk_dynamodb::Client::new(sdk), table)
     }
 }
 
@@ -94,7 +102,7 @@ impl AccessStore for DynamoAccess {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| dynamo(error_text(&e)))?;
+            .map_err(|e| service_error("access table", &e))?;
         Ok(out
             .item()
             .and_then(|i| i.get("GrantedUntil"))
@@ -119,6 +127,6 @@ impl AccessStore for DynamoAccess {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| dynamo(error_text(&e)))
+            .map_err(|e| service_error("access table", &e))
     }
 }

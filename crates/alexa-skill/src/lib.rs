@@ -1,7 +1,11 @@
 //! The "easy to cloud" Alexa skill: list instances, describe Kinesis shards, start and stop
 //! instances by name after a one-time code (the shared OTP library, in-process).
 
+#[cfg(feature = "aws")]
 pub mod aws;
+pub mod config;
+#[cfg(feature = "contract")]
+pub mod contract;
 pub mod memory;
 pub mod model;
 pub mod ports;
@@ -10,35 +14,44 @@ pub mod skill;
 pub mod speech;
 
 pub use model::{RequestEnvelope, ResponseEnvelope};
-pub use skill::{Settings, Skill};
-pub mod config;
+pub use skill::{App, Settings};
 
-use aws_config::SdkConfig;
-use fleet_core::SystemClock;
-use fleet_ec2::AwsEc2;
+#[cfg(feature = "aws")]
+pub type LambdaApp = App<
+    fleet_ec2::AwsEc2,
+    aws::KinesisStreams,
+    aws::DynamoAccess,
+    fleet_otp::aws::AwsOtp<std::sync::Arc<dyn fleet_core::Clock>>,
+    std::sync::Arc<dyn fleet_core::Clock>,
+>;
 
-pub type LambdaSkill =
-    Skill<AwsEc2, aws::KinesisStreams, aws::DynamoAccess, fleet_otp::aws::AwsOtp, SystemClock>;
-
-/// SDK clients and adapters, built once per container (the OTP key already read).
-pub fn wire(
-    sdk: &SdkConfig,
-    config: &config::Config,
-    key: fleet_otp::HmacKey,
-    sts: aws_sdk_sts::Client,
-) -> LambdaSkill {
-    Skill {
-        ec2: AwsEc2::new(fleet_ec2::client(sdk)),
+/// SDK clients and adapters, built once per container. The OTP key (and the MFA user's access
+/// key, when configured) is read here: a missing or short key fails the cold start, classified.
+#[cfg(feature = "aws")]
+pub async fn wire(
+    sdk: &aws_config::SdkConfig,
+    config: config::Config,
+    env: fleet_core::Env,
+) -> Result<LambdaApp, fleet_core::HandlerError> {
+    use fleet_core::HandlerError;
+    let key = fleet_otp::aws::load_key(sdk, &config.otp.key_source)
+        .await
+        .map_err(|e| HandlerError::from_error(&e))?;
+    let sts = fleet_otp::aws::mfa_sts_client(sdk, config.otp.mfa_credentials_secret_id.as_deref())
+        .await
+        .map_err(|e| HandlerError::from_error(&e))?;
+    Ok(App {
+        ec2: fleet_ec2::AwsEc2::from_sdk(sdk),
         streams: aws::KinesisStreams::new(aws_sdk_kinesis::Client::new(sdk)),
-        access: aws::DynamoAccess::new(aws_sdk_dynamodb::Client::new(sdk), &config.access_table),
-        presence: fleet_otp::aws::wire(sdk, &config.otp, key, sts),
-        clock: SystemClock,
+        access: aws::DynamoAccess::from_sdk(sdk, &config.access_table),
+        presence: fleet_otp::aws::on_aws(sdk, &config.otp, key, sts, env.clock.clone()),
+        clock: env.clock,
         settings: Settings {
-            skill_id: config.skill_id.clone(),
+            skill_id: config.skill_id,
             region: sdk
                 .region()
                 .map_or_else(|| "unknown".to_owned(), |r| r.to_string()),
             access_ttl: config.access_ttl,
         },
-    }
+    })
 }

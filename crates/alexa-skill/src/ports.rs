@@ -3,12 +3,7 @@
 use chrono::{DateTime, Utc};
 use std::future::Future;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{service}: {message}")]
-pub struct ServiceError {
-    pub service: &'static str,
-    pub message: String,
-}
+pub use fleet_core::ServiceError;
 
 /// A Kinesis data stream and its open shards.
 #[derive(Debug, Clone, PartialEq, Eq)]

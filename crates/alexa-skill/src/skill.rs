@@ -13,6 +13,7 @@ use fleet_core::{Clock, HandlerError};
 use fleet_ec2::{
     describe_all, CallCounts, Ec2Port, Instance, InstanceQuery, InstanceState, StateChange,
 };
+use lambda_runtime::LambdaEvent;
 
 pub const PAGE: usize = 5;
 const HELP: &str =
@@ -29,7 +30,8 @@ pub struct Settings {
     pub access_ttl: Duration,
 }
 
-pub struct Skill<E, K, A, O, C> {
+/// The function: the conversation over EC2, Kinesis, the access grants and the OTP library.
+pub struct App<E, K, A, O, C> {
     pub ec2: E,
     pub streams: K,
     pub access: A,
@@ -106,7 +108,7 @@ fn display_name(i: &Instance) -> String {
     i.name().map_or_else(|| i.id.clone(), str::to_owned)
 }
 
-impl<E, K, A, O, C> Skill<E, K, A, O, C>
+impl<E, K, A, O, C> App<E, K, A, O, C>
 where
     E: Ec2Port,
     K: Streams,
@@ -114,21 +116,24 @@ where
     O: Presence,
     C: Clock,
 {
-    pub async fn handle(&self, event: Value) -> Result<ResponseEnvelope, HandlerError> {
-        let envelope: RequestEnvelope = serde_json::from_value(event).map_err(|e| {
-            HandlerError::new("InvalidRequest", format!("not an Alexa request: {e}"))
-        })?;
+    /// An Alexa request in, the skill's answer out. A request for another skill, or one that is
+    /// no Alexa request, is `InvalidEvent` (no speech).
+    pub async fn handle(
+        &self,
+        event: LambdaEvent<Value>,
+    ) -> Result<ResponseEnvelope, HandlerError> {
+        let envelope: RequestEnvelope =
+            fleet_core::event::parse(event.payload, "an Alexa request")?;
         let ids = envelope.application_ids();
         if ids.is_empty() || ids.iter().any(|id| *id != self.settings.skill_id) {
             tracing::warn!(application_ids = ?ids, "request for another skill refused");
-            return Err(HandlerError::new(
-                "InvalidApplicationId",
+            return Err(HandlerError::invalid_event(
                 "the request is not for this skill",
             ));
         }
         let user = envelope
             .user_id()
-            .ok_or_else(|| HandlerError::new("InvalidRequest", "the request has no user"))?
+            .ok_or_else(|| HandlerError::invalid_event("the request has no user"))?
             .to_owned();
         let mut attributes = envelope.attributes();
         let reply = match &envelope.request {

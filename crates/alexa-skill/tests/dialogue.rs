@@ -3,13 +3,14 @@
 
 use alexa_skill::memory::{FakeStreams, MemoryAccess};
 use alexa_skill::ports::{ServiceError, Stream};
-use alexa_skill::{ResponseEnvelope, Settings, Skill};
+use alexa_skill::{App, ResponseEnvelope, Settings};
 use chrono::{DateTime, Duration, Utc};
 use fleet_core::FixedClock;
 use fleet_ec2::{FakeInstance, InMemoryEc2, InstanceState};
 use fleet_otp::memory::{FakeMfa, MemoryProfiles, MemoryStore, RecordingSms, ScriptedDigits};
 use fleet_otp::{HmacKey, Limits, Otp, Profile};
 use fleet_testkit::load_event;
+use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Map, Value};
 
 const USER: &str = "amzn1.ask.account.AMAXEXAMPLEUSERIDFORTHEEASYTOCLOUDSKILL";
@@ -17,7 +18,7 @@ const SKILL: &str = "amzn1.ask.skill.5d1c3f0e-7a2b-4c9d-8e1f-0a2b3c4d5e6f";
 
 type TestOtp<'a> =
     Otp<MemoryProfiles, MemoryStore, RecordingSms, FakeMfa, ScriptedDigits, &'a FixedClock>;
-type TestSkill<'a> = Skill<InMemoryEc2, FakeStreams, MemoryAccess, TestOtp<'a>, &'a FixedClock>;
+type TestSkill<'a> = App<InMemoryEc2, FakeStreams, MemoryAccess, TestOtp<'a>, &'a FixedClock>;
 
 fn t0() -> DateTime<Utc> {
     "2026-11-23T09:00:00Z".parse().unwrap()
@@ -42,7 +43,7 @@ fn skill<'a>(clock: &'a FixedClock, mfa_serial: Option<&str>) -> TestSkill<'a> {
             InstanceState::Stopped,
         )
     }));
-    Skill {
+    App {
         ec2: InMemoryEc2::new(instances, 1000),
         streams: FakeStreams {
             streams: vec![Stream {
@@ -99,9 +100,14 @@ async fn say(
         event["request"]["intent"]["slots"][name] = json!({"name": name, "value": value});
     }
     skill
-        .handle(event)
+        .handle(event_of(event))
         .await
         .unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// A request as the Lambda runtime hands it over.
+fn event_of(payload: Value) -> LambdaEvent<Value> {
+    LambdaEvent::new(payload, Context::default())
 }
 
 fn text(r: &ResponseEnvelope) -> String {
@@ -377,17 +383,28 @@ async fn another_skill_and_malformed_requests_are_errors() {
     let clock = FixedClock::at(t0());
     let s = skill(&clock, None);
     let err = s
-        .handle(load_event("alexa-skill/17-another-skill.json"))
+        .handle(event_of(load_event("alexa-skill/17-another-skill.json")))
         .await
         .unwrap_err();
-    assert_eq!(err.error_type, "InvalidApplicationId");
+    assert_eq!(err.error_type(), "InvalidEvent");
+    assert_eq!(err.message, "the request is not for this skill");
     let err = s
-        .handle(json!({"version": "1.0", "request": {"type": "Nonsense"}}))
+        .handle(event_of(
+            json!({"version": "1.0", "request": {"type": "Nonsense"}}),
+        ))
         .await
         .unwrap_err();
-    assert_eq!(err.error_type, "InvalidRequest");
-    let err = s.handle(json!("not even an object")).await.unwrap_err();
-    assert_eq!(err.error_type, "InvalidRequest");
+    assert_eq!(err.error_type(), "InvalidEvent");
+    let err = s
+        .handle(event_of(json!("not even an object")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "InvalidEvent");
+    assert!(
+        err.message.starts_with("not an Alexa request"),
+        "{}",
+        err.message
+    );
     assert!(s.ec2.calls().describe == 0, "nothing was looked up");
 }
 
@@ -395,10 +412,11 @@ async fn another_skill_and_malformed_requests_are_errors() {
 async fn aws_errors_become_a_spoken_apology() {
     let clock = FixedClock::at(t0());
     let mut s = skill(&clock, None);
-    s.streams.failure = Some(ServiceError {
-        service: "Kinesis",
-        message: "ThrottlingException: Rate exceeded".into(),
-    });
+    s.streams.failure = Some(ServiceError::new(
+        "Kinesis",
+        fleet_core::ErrorClass::Throttled,
+        "ThrottlingException: Rate exceeded",
+    ));
     let r = say(&s, "04-describe-kinesis-shards.json", &Map::new(), None).await;
     assert_eq!(
         text(&r),

@@ -4,16 +4,16 @@
 //! ends running. (moto's STS accepts any MFA code; the MFA check is the fake here.)
 
 use alexa_skill::aws::{DynamoAccess, KinesisStreams};
-use alexa_skill::{Settings, Skill};
+use alexa_skill::{App, Settings};
 use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 use chrono::Duration;
 use fleet_core::SystemClock;
 use fleet_ec2::AwsEc2;
-use fleet_local::{create_table, instances, launch_instance};
 use fleet_otp::aws::{DynamoProfiles, DynamoStore, SnsSms};
 use fleet_otp::memory::FakeMfa;
 use fleet_otp::ports::OsDigits;
 use fleet_otp::{HmacKey, Limits, Otp};
+use fleet_testkit::seed::{create_table, instances, launch_instance};
 use fleet_testkit::{load_event, Moto};
 use serde_json::{json, Map, Value};
 
@@ -51,14 +51,14 @@ async fn the_seed_conversation_against_the_stand_in() {
         .send()
         .await
         .unwrap();
-    let skill = Skill {
+    let skill = App {
         ec2: AwsEc2::new(fleet_ec2::client(&sdk)),
         streams: KinesisStreams::new(aws_sdk_kinesis::Client::new(&sdk)),
         access: DynamoAccess::new(ddb.clone(), "access"),
         presence: Otp {
             profiles: DynamoProfiles::new(ddb.clone(), "profiles"),
             store: DynamoStore::new(ddb.clone(), "codes"),
-            sms: SnsSms::new(aws_sdk_sns::Client::new(&sdk), None),
+            sms: SnsSms::new(fleet_core::aws::SnsClient::new(&sdk), None),
             mfa: FakeMfa::default(),
             digits: OsDigits,
             clock: SystemClock,
@@ -84,7 +84,10 @@ async fn the_seed_conversation_against_the_stand_in() {
             event["request"]["intent"]["slots"][name] = json!({"name": name, "value": value});
         }
         let response = skill
-            .handle(event)
+            .handle(lambda_runtime::LambdaEvent::new(
+                event,
+                lambda_runtime::Context::default(),
+            ))
             .await
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         attributes = response.session_attributes.clone();
