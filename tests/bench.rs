@@ -107,8 +107,8 @@ async fn main() {
     );
     create_state_table(&aws_sdk_dynamodb::Client::new(&sdk), "bench-state").await;
     let scheduler = Scheduler {
-        ec2: ec2_scheduler::handler::ec2_adapter(&sdk),
-        state: ec2_scheduler::handler::state_adapter(&sdk, "bench-state"),
+        ec2: fleet_ec2::AwsEc2::from_sdk(&sdk),
+        state: ec2_scheduler::aws::DynamoState::from_sdk(&sdk, "bench-state"),
         clock: FixedClock::at(now()),
         settings: Settings {
             max_terminations_per_run: 1_000,

@@ -49,7 +49,7 @@ async fn main() {
         Ok(c) => c,
         Err(e) => return eprintln!("{e}"),
     };
-    let app = robot_publisher::wire(&moto.sdk_config(), config);
+    let app = robot_publisher::wire(&moto.sdk_config(), config, fleet_core::Env::system());
     let started = Instant::now();
     let first = app.handle(drive_request()).await;
     let cold = started.elapsed();

@@ -118,5 +118,9 @@ fn the_skill_answers_alexa_requests_under_cargo_lambda_watch() {
         &load_event("alexa-skill/17-another-skill.json"),
     )
     .unwrap();
-    assert_eq!(refused["errorType"], "InvalidApplicationId", "{refused}");
+    assert_eq!(refused["errorType"], "InvalidEvent", "{refused}");
+    assert_eq!(
+        refused["errorMessage"], "the request is not for this skill",
+        "{refused}"
+    );
 }

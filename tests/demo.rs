@@ -3,9 +3,8 @@
 //! instance states.
 
 use ec2_scheduler::config::Config;
-use ec2_scheduler::handler::{handle, wire};
-use ec2_scheduler::Settings;
-use fleet_core::RunSummary;
+use ec2_scheduler::{wire, Settings};
+use fleet_core::{Env, RunSummary};
 use fleet_local::{
     context_with_deadline, create_fleet, create_state_table, instances, EXAMPLE_FLEET,
 };
@@ -34,19 +33,16 @@ async fn main() {
             ..Settings::default()
         },
     };
-    let (scheduler, notifier) = wire(&sdk, config);
+    let app = wire(&sdk, config, Env::system());
     for file in event_files("ec2-scheduler") {
         let event = load_event(&file);
         println!(
             "=== run for events/{file} (time {}) ===",
             event["time"].as_str().unwrap_or("?")
         );
-        match handle(
-            &scheduler,
-            notifier.as_ref(),
-            LambdaEvent::new(event, context_with_deadline(120)),
-        )
-        .await
+        match app
+            .handle(LambdaEvent::new(event, context_with_deadline(120)))
+            .await
         {
             Ok(report) => println!("{}\n", report.to_text()),
             Err(e) => println!("run failed: {e}\n"),

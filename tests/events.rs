@@ -1,110 +1,48 @@
-//! Every file in `events/` is loaded here and checked to be the event its function expects, so a
-//! sample can neither rot nor sit unused.
+//! Every file in `events/` is loaded by some test: each function crate's `tests/events.rs` loads
+//! its whole directory with `event_files("<dir>")` and checks what each file must become. This
+//! test fails for a directory (or a loose file) that no test loads, so a sample can neither rot
+//! nor sit unused.
 
-use aws_lambda_events::eventbridge::EventBridgeEvent;
-use fleet_testkit::{event_files, load_event, workspace_root};
-use tagging_policy::Trigger;
+use fleet_testkit::{event_files, workspace_root};
+use std::path::Path;
 
-#[test]
-fn every_event_file_is_a_valid_event_for_its_function() {
-    let mut checked = 0;
-    for dir in std::fs::read_dir(workspace_root().join("events")).unwrap() {
-        let dir = dir.unwrap().file_name().to_string_lossy().into_owned();
-        for file in event_files(&dir) {
-            let event = load_event(&file);
-            match dir.as_str() {
-                "ec2-scheduler" => {
-                    let parsed: EventBridgeEvent = serde_json::from_value(event.clone()).unwrap();
-                    assert_eq!(parsed.detail_type, "Scheduled Event", "{file}");
-                    assert!(ec2_scheduler::handler::event_time(&event).is_ok(), "{file}");
-                }
-                "tagging-policy" => {
-                    let trigger = tagging_policy::handler::trigger(&event)
-                        .unwrap_or_else(|e| panic!("{file}: {e}"));
-                    let expected = match file.rsplit('/').next().unwrap_or_default() {
-                        "01-scheduled-sweep.json" => Trigger::Sweep,
-                        "02-runinstances-iam-user.json" => Trigger::Launched {
-                            instance_ids: vec!["i-0a1b2c3d4e5f60001".into()],
-                            creator: Some("alice".into()),
-                        },
-                        "03-runinstances-assumed-role.json" => Trigger::Launched {
-                            instance_ids: vec![
-                                "i-0a1b2c3d4e5f60002".into(),
-                                "i-0a1b2c3d4e5f60003".into(),
-                            ],
-                            creator: Some("Deployer/ci-deploy-4711".into()),
-                        },
-                        "04-runinstances-failed-call.json" => Trigger::Launched {
-                            instance_ids: vec![],
-                            creator: Some("alice".into()),
-                        },
-                        other => panic!("{other}: add its expected trigger here"),
-                    };
-                    assert_eq!(trigger, expected, "{file}");
-                }
-                "robot-publisher" => {
-                    let request = lambda_http::request::from_str(&event.to_string())
-                        .unwrap_or_else(|e| panic!("{file}: not an API Gateway request: {e}"));
-                    assert!(
-                        matches!(request.uri().path(), "/Prod/" | "/Prod/publish"),
-                        "{file}: {}",
-                        request.uri()
-                    );
-                }
-                "otp-validator" => {
-                    let request = lambda_http::request::from_str(&event.to_string())
-                        .unwrap_or_else(|e| panic!("{file}: not an API Gateway request: {e}"));
-                    assert!(
-                        matches!(
-                            request.uri().path(),
-                            "/Prod/otp/send" | "/Prod/otp/verify" | "/Prod/mfa/verify"
-                        ),
-                        "{file}: {}",
-                        request.uri()
-                    );
-                }
-                "alexa-skill" => {
-                    let request: alexa_skill::RequestEnvelope =
-                        serde_json::from_value(event.clone())
-                            .unwrap_or_else(|e| panic!("{file}: not an Alexa request: {e}"));
-                    assert_eq!(request.version, "1.0", "{file}");
-                    assert!(request.user_id().is_some(), "{file}");
-                    assert_eq!(request.application_ids().len(), 2, "{file}");
-                }
-                other => panic!("events/{other}/ has no check: add one here"),
+/// Every Rust test source in the workspace.
+fn test_sources() -> Vec<String> {
+    let root = workspace_root();
+    let mut dirs = vec![root.join("tests")];
+    for krate in std::fs::read_dir(root.join("crates")).unwrap() {
+        dirs.push(krate.unwrap().path().join("tests"));
+    }
+    let mut sources = Vec::new();
+    for dir in dirs.iter().filter(|d| d.is_dir()) {
+        for file in std::fs::read_dir(dir).unwrap() {
+            let path = file.unwrap().path();
+            if path.extension().is_some_and(|x| x == "rs") {
+                sources.push(std::fs::read_to_string(&path).unwrap());
             }
-            checked += 1;
         }
     }
-    assert!(checked >= 44, "only {checked} event files found");
+    sources
 }
 
 #[test]
-fn an_event_without_time_is_refused_with_a_meaningful_error_type() {
-    let mut event = load_event("ec2-scheduler/01-monday-0800.json");
-    event.as_object_mut().unwrap().remove("time");
-    let err = ec2_scheduler::handler::event_time(&event).unwrap_err();
-    assert_eq!(err.error_type, "InvalidEvent");
-    let err = ec2_scheduler::handler::event_time(&serde_json::json!({"hello": 1})).unwrap_err();
-    assert_eq!(err.error_type, "InvalidEvent");
-}
-
-#[test]
-fn tagging_policy_refuses_events_it_cannot_act_on() {
-    use serde_json::json;
-    for (event, why) in [
-        (json!({"hello": 1}), "no detail-type"),
-        (
-            json!({"detail-type": "EC2 Instance State-change Notification", "detail": {}}),
-            "unexpected detail-type",
-        ),
-        (
-            json!({"detail-type": "AWS API Call via CloudTrail", "detail": {"eventName": "StopInstances"}}),
-            "expected a RunInstances call, got StopInstances",
-        ),
-    ] {
-        let err = tagging_policy::handler::trigger(&event).unwrap_err();
-        assert_eq!(err.error_type, "InvalidEvent");
-        assert!(err.message.contains(why), "{}", err.message);
+fn every_events_directory_is_loaded_by_a_test() {
+    let sources = test_sources();
+    let mut checked = 0;
+    for dir in std::fs::read_dir(workspace_root().join("events")).unwrap() {
+        let dir = dir.unwrap();
+        let name = dir.file_name().to_string_lossy().into_owned();
+        assert!(
+            dir.path().is_dir(),
+            "events/{name}: samples live in a directory per function"
+        );
+        let call = format!("event_files(\"{name}\")");
+        assert!(
+            sources.iter().any(|s| s.contains(&call)),
+            "events/{name}/ is not loaded by any test: add a tests/events.rs that calls {call}"
+        );
+        checked += event_files(&name).len();
     }
+    assert!(checked >= 44, "only {checked} event files found");
+    assert!(Path::new(&workspace_root().join("events")).is_dir());
 }

@@ -8,15 +8,9 @@ use fleet_testkit::{event_files, load_event, workspace_root, Moto, RecordedReque
 use robot_publisher::config::Config;
 use serde_json::Value;
 
-fn wire(
-    moto: &Moto,
-) -> robot_publisher::App<
-    robot_publisher::aws::IotPublisher,
-    robot_publisher::ports::ClockSequence,
-    fleet_core::SystemClock,
-> {
+fn wire(moto: &Moto) -> robot_publisher::LambdaApp {
     let config = Config::from_vars(&[("ROBOT_NAME", "rover")]).unwrap();
-    robot_publisher::wire(&moto.sdk_config(), config)
+    robot_publisher::wire(&moto.sdk_config(), config, fleet_core::Env::system())
 }
 
 /// (topic, QoS, payload) of every iot-data Publish moto received.

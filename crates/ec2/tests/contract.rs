@@ -91,9 +91,11 @@ impl Ec2Harness for Stand {
                 protect(&self.client, &id).await;
             }
             match launch.state {
-                InstanceState::Stopped => set_state(&self.client, &[id.clone()], "stopped").await,
+                InstanceState::Stopped => {
+                    set_state(&self.client, std::slice::from_ref(&id), "stopped").await
+                }
                 InstanceState::Terminated => {
-                    set_state(&self.client, &[id.clone()], "terminated").await
+                    set_state(&self.client, std::slice::from_ref(&id), "terminated").await
                 }
                 _ => {}
             }

@@ -1,8 +1,9 @@
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
-use ec2_scheduler::handler::{ec2_adapter, state_adapter};
+use ec2_scheduler::aws::DynamoState;
 use ec2_scheduler::InstanceState;
 use fleet_cli::{explain, fixed_last_run, plan, render_plan, render_rules, tagging_plan, NoLookup};
+use fleet_ec2::AwsEc2;
 use std::process::ExitCode;
 use tagging_policy::aws::{cloudtrail_client, CloudTrailLookup, DynamoRules};
 use tagging_policy::ports::RuleSource;
@@ -125,9 +126,9 @@ async fn main() -> ExitCode {
         }) => {
             let at = at.unwrap_or_else(Utc::now);
             let sdk = fleet_core::aws::load_sdk_config().await;
-            let ec2 = ec2_adapter(&sdk);
+            let ec2 = AwsEc2::from_sdk(&sdk);
             let report = match state_table {
-                Some(table) => plan(ec2, state_adapter(&sdk, table), at).await,
+                Some(table) => plan(ec2, DynamoState::from_sdk(&sdk, table), at).await,
                 None => plan(ec2, fixed_last_run(at, last_run), at).await,
             };
             match report {

@@ -1,6 +1,6 @@
 //! The `fleet` binary, run as an operator would.
 
-use fleet_local::{create_fleet, EXAMPLE_FLEET};
+use fleet_testkit::seed::{create_fleet, EXAMPLE_FLEET};
 use fleet_testkit::Moto;
 use serde_json::{json, Value};
 use std::process::Command;
@@ -154,7 +154,7 @@ async fn plan_reads_the_stand_in_and_changes_nothing() {
     assert!(typo.contains("tag becomes \"#9to5\""), "{typo}");
     assert!(stdout.contains("20 instances: start 2"), "{stdout}");
     // read-only: web-1 is still stopped
-    let described = fleet_local::instances(&ec2).await;
+    let described = fleet_testkit::seed::instances(&ec2).await;
     assert_eq!(described[&ids["web-1"]].0, "stopped");
 }
 
@@ -164,10 +164,10 @@ async fn tagging_plan_and_rules_validate_read_the_stand_in_and_change_nothing() 
     let sdk = moto.sdk_config();
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    fleet_local::create_rules_table(&ddb, "rules").await;
-    let web = fleet_local::launch_instance(&ec2, &[("Name", "web")], None).await;
-    let bare = fleet_local::launch_instance(&ec2, &[], None).await;
-    let before = fleet_local::instances(&ec2).await;
+    fleet_testkit::seed::create_rules_table(&ddb, "rules").await;
+    let web = fleet_testkit::seed::launch_instance(&ec2, &[("Name", "web")], None).await;
+    let bare = fleet_testkit::seed::launch_instance(&ec2, &[], None).await;
+    let before = fleet_testkit::seed::instances(&ec2).await;
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_fleet"))
             .args(args)
@@ -217,7 +217,11 @@ async fn tagging_plan_and_rules_validate_read_the_stand_in_and_change_nothing() 
         )),
         "{stdout}"
     );
-    assert_eq!(fleet_local::instances(&ec2).await, before, "read-only");
+    assert_eq!(
+        fleet_testkit::seed::instances(&ec2).await,
+        before,
+        "read-only"
+    );
 
     // A bad row makes validate fail and name the row.
     ddb.put_item()

@@ -110,10 +110,9 @@ impl StateStore for DynamoStore {
                 )))
             })?;
         let state = match item.get("State").and_then(|v| v.as_s().ok()) {
-            Some(json) => serde_json::from_str(json)
-                .map_err(|e| {
-                    OtpError::Store(corrupt(format!("{user_id}: State is not readable: {e}")))
-                })?,
+            Some(json) => serde_json::from_str(json).map_err(|e| {
+                OtpError::Store(corrupt(format!("{user_id}: State is not readable: {e}")))
+            })?,
             None => UserState::default(),
         };
         Ok((state, Some(version)))
@@ -181,7 +180,13 @@ fn attribute(value: &str) -> Result<MessageAttributeValue, OtpError> {
         .data_type("String")
         .string_value(value)
         .build()
-        .map_err(|e| OtpError::Sms(ServiceError::new("SNS", ErrorClass::Internal, e.to_string())))
+        .map_err(|e| {
+            OtpError::Sms(ServiceError::new(
+                "SNS",
+                ErrorClass::Internal,
+                e.to_string(),
+            ))
+        })
 }
 
 impl Sms for SnsSms {
@@ -340,14 +345,8 @@ pub async fn mfa_sts_client(
 }
 
 /// The service on AWS adapters.
-pub type AwsOtp<C> = crate::Otp<
-    DynamoProfiles,
-    DynamoStore,
-    SnsSms,
-    StsMfa,
-    crate::ports::OsDigits,
-    C,
->;
+pub type AwsOtp<C> =
+    crate::Otp<DynamoProfiles, DynamoStore, SnsSms, StsMfa, crate::ports::OsDigits, C>;
 
 /// The service on AWS adapters, for a function's `wire` (the key already read).
 pub fn on_aws<C: fleet_core::Clock>(

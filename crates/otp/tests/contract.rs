@@ -127,20 +127,20 @@ impl MfaHarness for MockedSts {
 
     fn device(&self, serial: &str, token: &str) -> StsMfa {
         let (serial, token) = (serial.to_owned(), token.to_owned());
-        let rule = mock!(aws_sdk_sts::Client::get_session_token).then_compute_response(
-            move |r| {
-                if r.serial_number() == Some(serial.as_str()) && r.token_code() == Some(&token) {
-                    MockResponse::Output(GetSessionTokenOutput::builder().build())
-                } else {
-                    MockResponse::Error(GetSessionTokenError::generic(
-                        ErrorMetadata::builder()
-                            .code("AccessDenied")
-                            .message("MultiFactorAuthentication failed with invalid MFA one time pass code.")
-                            .build(),
-                    ))
-                }
-            },
-        );
+        let rule = mock!(aws_sdk_sts::Client::get_session_token).then_compute_response(move |r| {
+            if r.serial_number() == Some(serial.as_str()) && r.token_code() == Some(&token) {
+                MockResponse::Output(GetSessionTokenOutput::builder().build())
+            } else {
+                MockResponse::Error(GetSessionTokenError::generic(
+                    ErrorMetadata::builder()
+                        .code("AccessDenied")
+                        .message(
+                            "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+                        )
+                        .build(),
+                ))
+            }
+        });
         StsMfa::new(mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&rule]))
     }
 
