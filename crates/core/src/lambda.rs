@@ -102,3 +102,74 @@ where
 {
     serve(|event: LambdaEvent<Value>| crate::http::answer(event, &handle)).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A stand-in runtime API that accepts one request and hands back what it received.
+    async fn one_request(answer: &'static str) -> (String, tokio::task::JoinHandle<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = listener.local_addr().unwrap().to_string();
+        let received = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buffer = vec![0u8; 4096];
+            let mut request = Vec::new();
+            loop {
+                let n = stream.read(&mut buffer).await.unwrap();
+                request.extend_from_slice(&buffer[..n]);
+                let text = String::from_utf8_lossy(&request);
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Content-Length: "))
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        break;
+                    }
+                }
+            }
+            stream.write_all(answer.as_bytes()).await.unwrap();
+            String::from_utf8_lossy(&request).into_owned()
+        });
+        (api, received)
+    }
+
+    #[tokio::test]
+    async fn an_init_failure_reaches_the_runtime_api_with_its_class() {
+        let (api, received) =
+            one_request("HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n").await;
+        let error: HandlerError = crate::config::ConfigError::Missing {
+            name: "STATE_TABLE".into(),
+        }
+        .into();
+        report_init_error(&api, &error).await.unwrap();
+        let request = received.await.unwrap();
+        assert!(
+            request.starts_with("POST /2018-06-01/runtime/init/error HTTP/1.1\r\n"),
+            "{request}"
+        );
+        assert!(
+            request.contains("\r\nLambda-Runtime-Function-Error-Type: InvalidConfig\r\n"),
+            "{request}"
+        );
+        let body: Value = serde_json::from_str(request.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "errorType": "InvalidConfig",
+                "errorMessage": "missing environment variable STATE_TABLE"
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_report_is_an_error() {
+        let (api, _received) =
+            one_request("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n").await;
+        let error = HandlerError::new(ErrorClass::InvalidConfig, "x");
+        assert!(report_init_error(&api, &error).await.is_err());
+    }
+}
