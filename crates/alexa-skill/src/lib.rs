@@ -55,3 +55,34 @@ pub async fn wire(
         },
     })
 }
+
+#[cfg(feature = "aws")]
+impl fleet_core::lambda::Function for LambdaApp {
+    type Config = config::Config;
+
+    fn config(
+        vars: &fleet_core::config::ProcessEnv,
+    ) -> Result<config::Config, fleet_core::ConfigError> {
+        config::Config::from_vars(vars)
+    }
+
+    async fn wire(
+        sdk: &aws_config::SdkConfig,
+        config: config::Config,
+        env: fleet_core::Env,
+    ) -> Result<Self, fleet_core::HandlerError> {
+        wire(sdk, config, env).await
+    }
+}
+
+#[cfg(feature = "aws")]
+impl fleet_core::lambda::EventFunction for LambdaApp {
+    type Output = ResponseEnvelope;
+
+    async fn handle(
+        &self,
+        event: lambda_runtime::LambdaEvent<serde_json::Value>,
+    ) -> Result<ResponseEnvelope, fleet_core::HandlerError> {
+        App::handle(self, event).await
+    }
+}

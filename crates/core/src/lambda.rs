@@ -1,6 +1,6 @@
-//! What every function's `main.rs` calls: [`init`] (telemetry, the SDK configuration and the
-//! system [`Env`] once, then the function's own wiring, with an init failure reported to Lambda
-//! with its class) and [`serve`] / [`serve_http`] (the event loop).
+//! What every function's `main.rs` calls: [`run`] (or [`run_http`]) for its [`Function`]: telemetry,
+//! the SDK configuration and the system [`Env`] once, the configuration from the environment, the
+//! function's `wire`, with an init failure reported to Lambda with its class; then the event loop.
 
 use aws_config::SdkConfig;
 use lambda_runtime::{service_fn, LambdaEvent};
@@ -8,8 +8,56 @@ use serde::Serialize;
 use serde_json::Value;
 use std::future::Future;
 
+use crate::config::{ConfigError, ProcessEnv};
 use crate::env::Env;
 use crate::error::{ErrorClass, HandlerError};
+
+/// A Lambda function of the fleet: its configuration and its wiring, built once per container.
+pub trait Function: Sized {
+    type Config;
+    /// The typed configuration from the environment (`InvalidConfig` naming the variable).
+    fn config(vars: &ProcessEnv) -> Result<Self::Config, ConfigError>;
+    /// SDK clients and adapters; fallible where init reads a secret.
+    fn wire(
+        sdk: &SdkConfig,
+        config: Self::Config,
+        env: Env,
+    ) -> impl Future<Output = Result<Self, HandlerError>>;
+}
+
+/// A function invoked with events (EventBridge, S3, SQS, SNS, Step Functions, Alexa): the payload
+/// reaches `handle` as JSON and is parsed there into its typed event.
+pub trait EventFunction: Function {
+    type Output: Serialize;
+    fn handle(
+        &self,
+        event: LambdaEvent<Value>,
+    ) -> impl Future<Output = Result<Self::Output, HandlerError>>;
+}
+
+/// A function behind API Gateway.
+#[cfg(feature = "http")]
+pub trait HttpFunction: Function {
+    fn handle(
+        &self,
+        request: lambda_http::Request,
+    ) -> impl Future<Output = lambda_http::Response<lambda_http::Body>> + Send;
+}
+
+/// The whole of an event function's `main`.
+pub async fn run<F: EventFunction>() -> Result<(), lambda_runtime::Error> {
+    let app =
+        init(|sdk, env| async move { F::wire(&sdk, F::config(&ProcessEnv)?, env).await }).await?;
+    serve(|event| app.handle(event)).await
+}
+
+/// The whole of an HTTP function's `main`.
+#[cfg(feature = "http")]
+pub async fn run_http<F: HttpFunction + Sync>() -> Result<(), lambda_runtime::Error> {
+    let app =
+        init(|sdk, env| async move { F::wire(&sdk, F::config(&ProcessEnv)?, env).await }).await?;
+    serve_http(|request| app.handle(request)).await
+}
 
 /// Telemetry, the SDK configuration and the system environment, then `wire`. A failure (a
 /// missing or out-of-range setting is `InvalidConfig`) is posted to the runtime API's
@@ -78,7 +126,8 @@ where
     R: Serialize,
 {
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let answer = handle(event);
+        // Boxed: a function's whole run is a deep future, and the runtime nests it further.
+        let answer = Box::pin(handle(event));
         async move { to_json(answer.await?) }
     }))
     .await

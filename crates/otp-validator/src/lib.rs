@@ -35,3 +35,32 @@ pub async fn wire(
         otp: fleet_otp::aws::on_aws(sdk, &config.otp, key, sts, env.clock),
     })
 }
+
+#[cfg(feature = "aws")]
+impl fleet_core::lambda::Function for LambdaApp {
+    type Config = config::Config;
+
+    fn config(
+        vars: &fleet_core::config::ProcessEnv,
+    ) -> Result<config::Config, fleet_core::ConfigError> {
+        config::Config::from_vars(vars)
+    }
+
+    async fn wire(
+        sdk: &aws_config::SdkConfig,
+        config: config::Config,
+        env: fleet_core::Env,
+    ) -> Result<Self, fleet_core::HandlerError> {
+        wire(sdk, config, env).await
+    }
+}
+
+#[cfg(feature = "aws")]
+impl fleet_core::lambda::HttpFunction for LambdaApp {
+    async fn handle(
+        &self,
+        request: lambda_http::Request,
+    ) -> lambda_http::Response<lambda_http::Body> {
+        App::handle(self, request).await
+    }
+}

@@ -38,3 +38,32 @@ pub fn wire(
         settings: config.settings,
     }
 }
+
+#[cfg(feature = "aws")]
+impl fleet_core::lambda::Function for LambdaApp {
+    type Config = config::Config;
+
+    fn config(
+        vars: &fleet_core::config::ProcessEnv,
+    ) -> Result<config::Config, fleet_core::ConfigError> {
+        config::Config::from_vars(vars)
+    }
+
+    async fn wire(
+        sdk: &aws_config::SdkConfig,
+        config: config::Config,
+        env: fleet_core::Env,
+    ) -> Result<Self, fleet_core::HandlerError> {
+        Ok(wire(sdk, config, env))
+    }
+}
+
+#[cfg(feature = "aws")]
+impl fleet_core::lambda::HttpFunction for LambdaApp {
+    async fn handle(
+        &self,
+        request: lambda_http::Request,
+    ) -> lambda_http::Response<lambda_http::Body> {
+        App::handle(self, request).await
+    }
+}

@@ -77,3 +77,34 @@ pub fn wire(
         notifier: fleet_core::SnsNotifier::for_topic(sdk, config.report_topic_arn),
     }
 }
+
+#[cfg(feature = "aws")]
+impl fleet_core::lambda::Function for LambdaApp {
+    type Config = config::Config;
+
+    fn config(
+        vars: &fleet_core::config::ProcessEnv,
+    ) -> Result<config::Config, fleet_core::ConfigError> {
+        config::Config::from_vars(vars)
+    }
+
+    async fn wire(
+        sdk: &aws_config::SdkConfig,
+        config: config::Config,
+        env: fleet_core::Env,
+    ) -> Result<Self, fleet_core::HandlerError> {
+        Ok(wire(sdk, config, env))
+    }
+}
+
+#[cfg(feature = "aws")]
+impl fleet_core::lambda::EventFunction for LambdaApp {
+    type Output = Report;
+
+    async fn handle(
+        &self,
+        event: lambda_runtime::LambdaEvent<serde_json::Value>,
+    ) -> Result<Report, fleet_core::HandlerError> {
+        App::handle(self, event).await
+    }
+}
