@@ -3,6 +3,8 @@
 //! DescribeEndpoint. Run with `make bench`.
 
 use chrono::Duration;
+use fleet_core::FromVars;
+use fleet_core::HttpHandler;
 use fleet_core::SystemClock;
 use fleet_testkit::Moto;
 use lambda_http::http::{HeaderValue, Method};
@@ -49,7 +51,9 @@ async fn main() {
         Ok(c) => c,
         Err(e) => return eprintln!("{e}"),
     };
-    let app = robot_publisher::wire(&moto.sdk_config(), config, fleet_core::Env::system());
+    let app = robot_publisher::wire(&moto.sdk_config(), config, fleet_core::Env::system())
+        .await
+        .unwrap();
     let started = Instant::now();
     let first = app.handle(drive_request()).await;
     let cold = started.elapsed();

@@ -4,6 +4,7 @@
 
 use ec2_scheduler::config::Config;
 use ec2_scheduler::{wire, Settings};
+use fleet_core::EventHandler;
 use fleet_core::{Env, RunSummary};
 use fleet_local::{
     context_with_deadline, create_fleet, create_state_table, instances, EXAMPLE_FLEET,
@@ -33,7 +34,7 @@ async fn main() {
             ..Settings::default()
         },
     };
-    let app = wire(&sdk, config, Env::system());
+    let app = wire(&sdk, config, Env::system()).await.unwrap();
     for file in event_files("ec2-scheduler") {
         let event = load_event(&file);
         println!(

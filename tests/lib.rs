@@ -3,6 +3,8 @@
 
 pub use fleet_testkit::seed::*;
 
+use fleet_core::HttpHandler;
+
 /// The robot publisher's handler behind a real HTTP socket on loopback, for the browser test and
 /// the local drive page: each request becomes a `lambda_http::Request`, as API Gateway would send.
 pub struct DriveServer {

@@ -3,14 +3,18 @@
 //! IoT is read back from moto's request recorder (topic, QoS, payload). And the drive page in
 //! headless Chromium: the Forward button clicked, the publish found in the recorder.
 
+use fleet_core::FromVars;
+use fleet_core::HttpHandler;
 use fleet_local::drive_server;
 use fleet_testkit::{event_files, load_event, workspace_root, Moto, RecordedRequest};
 use robot_publisher::config::Config;
 use serde_json::Value;
 
-fn wire(moto: &Moto) -> robot_publisher::LambdaApp {
+async fn wire(moto: &Moto) -> robot_publisher::LambdaApp {
     let config = Config::from_vars(&[("ROBOT_NAME", "rover")]).unwrap();
     robot_publisher::wire(&moto.sdk_config(), config, fleet_core::Env::system())
+        .await
+        .unwrap()
 }
 
 /// (topic, QoS, payload) of every iot-data Publish moto received.
@@ -39,7 +43,7 @@ fn describes(recorded: &[RecordedRequest]) -> usize {
 async fn sample_requests_publish_to_the_robot_topic_in_the_stand_in() {
     let moto = Moto::start();
     moto.start_recording();
-    let app = wire(&moto);
+    let app = wire(&moto).await;
     let mut statuses = Vec::new();
     for file in event_files("robot-publisher") {
         let request = lambda_http::request::from_str(&load_event(&file).to_string()).unwrap();
@@ -106,7 +110,7 @@ async fn sample_requests_publish_to_the_robot_topic_in_the_stand_in() {
 async fn the_drive_page_in_headless_chromium_publishes_forward() {
     let moto = Moto::start();
     moto.start_recording();
-    let server = drive_server(wire(&moto)).await;
+    let server = drive_server(wire(&moto).await).await;
     let script = workspace_root().join("tests/browser/drive.mjs");
     let url = format!("{}/", server.url);
     let output = tokio::process::Command::new("node")

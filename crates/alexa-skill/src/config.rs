@@ -1,7 +1,7 @@
 //! The skill's configuration, read once at init.
 
 use chrono::Duration;
-use fleet_core::{ConfigError, Vars};
+use fleet_core::{ConfigError, FromVars, Vars};
 use fleet_otp::config::OtpConfig;
 
 #[derive(Debug, Clone)]
@@ -12,10 +12,10 @@ pub struct Config {
     pub otp: OtpConfig,
 }
 
-impl Config {
+impl FromVars for Config {
     /// `SKILL_ID`, `ACCESS_TABLE` (required), `ACCESS_MINUTES` (default 10), and the OTP
     /// library's variables (`PROFILES_TABLE`, `CODES_TABLE`, `OTP_KEY_SECRET_ID`, `CODE_LENGTH`…).
-    pub fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
+    fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
         let skill_id = vars.required("SKILL_ID")?;
         if !skill_id.starts_with("amzn1.ask.skill.") {
             return Err(ConfigError::Invalid {

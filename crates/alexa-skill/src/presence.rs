@@ -2,9 +2,7 @@
 
 use std::future::Future;
 
-use fleet_core::Clock;
-use fleet_otp::ports::{Digits, MfaCheck, Profiles, Sms, StateStore};
-use fleet_otp::{MfaOutcome, Otp, OtpError, Profile, SendOutcome, VerifyOutcome};
+use fleet_otp::{MfaOutcome, OtpError, OtpService, Profile, SendOutcome, VerifyOutcome};
 
 /// The purpose codes for the skill are bound to.
 pub const PURPOSE: &str = "alexa-skill";
@@ -29,27 +27,17 @@ pub trait Presence: Send + Sync {
     ) -> impl Future<Output = Result<Proof, OtpError>> + Send;
 }
 
-impl<P, S, N, M, D, C> Presence for Otp<P, S, N, M, D, C>
-where
-    P: Profiles,
-    S: StateStore,
-    N: Sms,
-    M: MfaCheck,
-    D: Digits,
-    C: Clock,
-{
+impl<O: OtpService> Presence for O {
     async fn profile(&self, user: &str) -> Result<Option<Profile>, OtpError> {
-        self.profiles.get(user).await
+        OtpService::profile(self, user).await
     }
 
     async fn send_code(&self, user: &str) -> Result<SendOutcome, OtpError> {
-        Otp::send_code(self, user, PURPOSE).await
+        OtpService::send_code(self, user, PURPOSE).await
     }
 
     async fn verify(&self, user: &str, spoken: &str) -> Result<Proof, OtpError> {
-        let has_device = self
-            .profiles
-            .get(user)
+        let has_device = OtpService::profile(self, user)
             .await?
             .is_some_and(|p| p.mfa_serial.is_some());
         if has_device && spoken.len() == 6 {
@@ -61,7 +49,7 @@ where
             });
         }
         // AMAZON.NUMBER drops leading zeros: "zero one four three" arrives as 143.
-        let code = format!("{spoken:0>width$}", width = self.limits.code_length);
+        let code = format!("{spoken:0>width$}", width = self.code_length());
         Ok(match self.verify_code(user, PURPOSE, &code).await? {
             VerifyOutcome::Valid => Proof::Valid,
             VerifyOutcome::Invalid => Proof::Invalid,

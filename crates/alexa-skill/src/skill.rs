@@ -9,7 +9,7 @@ use crate::model::{Intent, Request, RequestEnvelope, ResponseEnvelope};
 use crate::ports::{AccessStore, ServiceError, Streams};
 use crate::presence::{Presence, Proof};
 use crate::speech::{location, number_words, retry_phrase};
-use fleet_core::{Clock, HandlerError};
+use fleet_core::{Clock, EventHandler, HandlerError};
 use fleet_ec2::{
     describe_all, CallCounts, Ec2Port, Instance, InstanceQuery, InstanceState, StateChange,
 };
@@ -108,7 +108,7 @@ fn display_name(i: &Instance) -> String {
     i.name().map_or_else(|| i.id.clone(), str::to_owned)
 }
 
-impl<E, K, A, O, C> App<E, K, A, O, C>
+impl<E, K, A, O, C> EventHandler for App<E, K, A, O, C>
 where
     E: Ec2Port,
     K: Streams,
@@ -116,12 +116,11 @@ where
     O: Presence,
     C: Clock,
 {
+    type Output = ResponseEnvelope;
+
     /// An Alexa request in, the skill's answer out. A request for another skill, or one that is
     /// no Alexa request, is `InvalidEvent` (no speech).
-    pub async fn handle(
-        &self,
-        event: LambdaEvent<Value>,
-    ) -> Result<ResponseEnvelope, HandlerError> {
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<ResponseEnvelope, HandlerError> {
         let envelope: RequestEnvelope =
             fleet_core::event::parse(event.payload, "an Alexa request")?;
         let ids = envelope.application_ids();
@@ -161,7 +160,16 @@ where
             attributes,
         ))
     }
+}
 
+impl<E, K, A, O, C> App<E, K, A, O, C>
+where
+    E: Ec2Port,
+    K: Streams,
+    A: AccessStore,
+    O: Presence,
+    C: Clock,
+{
     async fn intent(
         &self,
         user: &str,

@@ -5,6 +5,7 @@ use alexa_skill::memory::{FakeStreams, MemoryAccess};
 use alexa_skill::ports::{ServiceError, Stream};
 use alexa_skill::{App, ResponseEnvelope, Settings};
 use chrono::{DateTime, Duration, Utc};
+use fleet_core::EventHandler;
 use fleet_core::FixedClock;
 use fleet_ec2::{FakeInstance, InMemoryEc2, InstanceState};
 use fleet_otp::memory::{FakeMfa, MemoryProfiles, MemoryStore, RecordingSms, ScriptedDigits};

@@ -7,6 +7,7 @@ use alexa_skill::aws::{DynamoAccess, KinesisStreams};
 use alexa_skill::{App, Settings};
 use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 use chrono::Duration;
+use fleet_core::EventHandler;
 use fleet_core::SystemClock;
 use fleet_ec2::AwsEc2;
 use fleet_otp::aws::{DynamoProfiles, DynamoStore, SnsSms};

@@ -19,6 +19,12 @@ pub enum ConfigError {
     },
 }
 
+/// A function's typed configuration, read once at init.
+pub trait FromVars: Sized {
+    /// Every setting parsed and range-checked; an error names the variable.
+    fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError>;
+}
+
 /// Where variables come from: the process environment in Lambda, a map in tests.
 pub trait Vars {
     fn get(&self, name: &str) -> Option<String>;

@@ -8,54 +8,37 @@ use serde::Serialize;
 use serde_json::Value;
 use std::future::Future;
 
-use crate::config::{ConfigError, ProcessEnv};
+use crate::config::{FromVars, ProcessEnv};
 use crate::env::Env;
 use crate::error::{ErrorClass, HandlerError};
-
-/// A Lambda function of the fleet: its configuration and its wiring, built once per container.
-pub trait Function: Sized {
-    type Config;
-    /// The typed configuration from the environment (`InvalidConfig` naming the variable).
-    fn config(vars: &ProcessEnv) -> Result<Self::Config, ConfigError>;
-    /// SDK clients and adapters; fallible where init reads a secret.
-    fn wire(
-        sdk: &SdkConfig,
-        config: Self::Config,
-        env: Env,
-    ) -> impl Future<Output = Result<Self, HandlerError>>;
-}
-
-/// A function invoked with events (EventBridge, S3, SQS, SNS, Step Functions, Alexa): the payload
-/// reaches `handle` as JSON and is parsed there into its typed event.
-pub trait EventFunction: Function {
-    type Output: Serialize;
-    fn handle(
-        &self,
-        event: LambdaEvent<Value>,
-    ) -> impl Future<Output = Result<Self::Output, HandlerError>>;
-}
-
-/// A function behind API Gateway.
+use crate::handler::EventHandler;
 #[cfg(feature = "http")]
-pub trait HttpFunction: Function {
-    fn handle(
-        &self,
-        request: lambda_http::Request,
-    ) -> impl Future<Output = lambda_http::Response<lambda_http::Body>> + Send;
-}
+use crate::handler::HttpHandler;
 
-/// The whole of an event function's `main`.
-pub async fn run<F: EventFunction>() -> Result<(), lambda_runtime::Error> {
-    let app =
-        init(|sdk, env| async move { F::wire(&sdk, F::config(&ProcessEnv)?, env).await }).await?;
+/// The whole of an event function's `main`: `wire` is the crate's
+/// `async fn wire(&SdkConfig, Config, Env) -> Result<App, HandlerError>`; the configuration is read
+/// from the environment with its `FromVars`.
+pub async fn run<C, A>(
+    wire: impl AsyncFnOnce(&SdkConfig, C, Env) -> Result<A, HandlerError>,
+) -> Result<(), lambda_runtime::Error>
+where
+    C: FromVars,
+    A: EventHandler,
+{
+    let app = init(async |sdk, env| wire(&sdk, C::from_vars(&ProcessEnv)?, env).await).await?;
     serve(|event| app.handle(event)).await
 }
 
-/// The whole of an HTTP function's `main`.
+/// The whole of an HTTP function's `main`, as [`run`].
 #[cfg(feature = "http")]
-pub async fn run_http<F: HttpFunction + Sync>() -> Result<(), lambda_runtime::Error> {
-    let app =
-        init(|sdk, env| async move { F::wire(&sdk, F::config(&ProcessEnv)?, env).await }).await?;
+pub async fn run_http<C, A>(
+    wire: impl AsyncFnOnce(&SdkConfig, C, Env) -> Result<A, HandlerError>,
+) -> Result<(), lambda_runtime::Error>
+where
+    C: FromVars,
+    A: HttpHandler + Sync,
+{
+    let app = init(async |sdk, env| wire(&sdk, C::from_vars(&ProcessEnv)?, env).await).await?;
     serve_http(|request| app.handle(request)).await
 }
 
@@ -63,11 +46,9 @@ pub async fn run_http<F: HttpFunction + Sync>() -> Result<(), lambda_runtime::Er
 /// missing or out-of-range setting is `InvalidConfig`) is posted to the runtime API's
 /// `/init/error` with its class, so Lambda and the dead-letter handler see `InvalidConfig`, not
 /// "exit status 1"; then the process ends.
-pub async fn init<A, F, Fut>(wire: F) -> Result<A, lambda_runtime::Error>
-where
-    F: FnOnce(SdkConfig, Env) -> Fut,
-    Fut: Future<Output = Result<A, HandlerError>>,
-{
+pub async fn init<A>(
+    wire: impl AsyncFnOnce(SdkConfig, Env) -> Result<A, HandlerError>,
+) -> Result<A, lambda_runtime::Error> {
     crate::telemetry::init();
     let sdk = crate::aws::load_sdk_config().await;
     match wire(sdk, Env::system()).await {

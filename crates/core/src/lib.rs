@@ -15,6 +15,7 @@ pub mod contract;
 pub mod env;
 pub mod error;
 pub mod event;
+pub mod handler;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "aws")]
@@ -25,7 +26,10 @@ pub mod telemetry;
 #[cfg(feature = "aws")]
 pub use aws::SnsNotifier;
 pub use clock::{Clock, Deadline, FixedClock, SystemClock};
-pub use config::{ConfigError, Vars};
+pub use config::{ConfigError, FromVars, Vars};
 pub use env::{Env, Ids, RandomIds, SequentialIds};
 pub use error::{Classified, ErrorClass, HandlerError, ServiceError};
+pub use handler::EventHandler;
+#[cfg(feature = "http")]
+pub use handler::HttpHandler;
 pub use notify::{deliver, Notifier, RecordingNotifier, RunSummary};

@@ -1,7 +1,7 @@
 //! The scheduler's configuration, read once at init.
 
 use chrono::Duration;
-use fleet_core::{ConfigError, Vars};
+use fleet_core::{ConfigError, FromVars, Vars};
 
 use crate::run::Settings;
 
@@ -12,10 +12,10 @@ pub struct Config {
     pub settings: Settings,
 }
 
-impl Config {
+impl FromVars for Config {
     /// `STATE_TABLE` (required), `REPORT_TOPIC_ARN`, `DRY_RUN`, `MAX_TERMINATIONS_PER_RUN`,
     /// `SCHEDULE_RATE` (the EventBridge `rate(...)` expression), `DEADLINE_MARGIN_SECONDS`.
-    pub fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
+    fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
         let rate = vars
             .optional("SCHEDULE_RATE")
             .unwrap_or_else(|| "rate(10 minutes)".to_owned());

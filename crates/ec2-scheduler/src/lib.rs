@@ -18,11 +18,18 @@ pub use decide::{evaluate, Action, InstanceState, Verdict, Window};
 pub use report::RunReport;
 pub use run::{Scheduler, Settings};
 
+#[cfg(feature = "aws")]
+use aws_config::SdkConfig;
+#[cfg(feature = "aws")]
+use config::Config;
+#[cfg(feature = "aws")]
+use fleet_core::Env;
+
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use fleet_core::clock::lambda_deadline;
-use fleet_core::{deliver, Clock, HandlerError, Notifier};
+use fleet_core::{deliver, Clock, EventHandler, HandlerError, Notifier};
 use ports::{Ec2Port, StateStore};
 
 /// The function: the scheduler and, when a topic is configured, where its reports go.
@@ -31,9 +38,11 @@ pub struct App<E, S, C, N> {
     pub notifier: Option<N>,
 }
 
-impl<E: Ec2Port, S: StateStore, C: Clock, N: Notifier> App<E, S, C, N> {
+impl<E: Ec2Port, S: StateStore, C: Clock, N: Notifier> EventHandler for App<E, S, C, N> {
+    type Output = RunReport;
+
     /// A scheduled event in, the run's report out (and to the topic when it has news).
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<RunReport, HandlerError> {
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<RunReport, HandlerError> {
         let run = trigger::parse(event.payload)?;
         tracing::info!(request_id = %event.context.request_id, at = %run.at, "scheduler run starting");
         let report = self
@@ -53,12 +62,8 @@ pub type LambdaApp =
 
 /// SDK clients and adapters, built once per container.
 #[cfg(feature = "aws")]
-pub fn wire(
-    sdk: &aws_config::SdkConfig,
-    config: config::Config,
-    env: fleet_core::Env,
-) -> LambdaApp {
-    App {
+pub async fn wire(sdk: &SdkConfig, config: Config, env: Env) -> Result<LambdaApp, HandlerError> {
+    Ok(App {
         scheduler: Scheduler {
             ec2: fleet_ec2::AwsEc2::from_sdk(sdk),
             state: aws::DynamoState::from_sdk(sdk, config.state_table),
@@ -66,36 +71,5 @@ pub fn wire(
             settings: config.settings,
         },
         notifier: fleet_core::SnsNotifier::for_topic(sdk, config.report_topic_arn),
-    }
-}
-
-#[cfg(feature = "aws")]
-impl fleet_core::lambda::Function for LambdaApp {
-    type Config = config::Config;
-
-    fn config(
-        vars: &fleet_core::config::ProcessEnv,
-    ) -> Result<config::Config, fleet_core::ConfigError> {
-        config::Config::from_vars(vars)
-    }
-
-    async fn wire(
-        sdk: &aws_config::SdkConfig,
-        config: config::Config,
-        env: fleet_core::Env,
-    ) -> Result<Self, fleet_core::HandlerError> {
-        Ok(wire(sdk, config, env))
-    }
-}
-
-#[cfg(feature = "aws")]
-impl fleet_core::lambda::EventFunction for LambdaApp {
-    type Output = RunReport;
-
-    async fn handle(
-        &self,
-        event: lambda_runtime::LambdaEvent<serde_json::Value>,
-    ) -> Result<RunReport, fleet_core::HandlerError> {
-        App::handle(self, event).await
-    }
+    })
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    fleet_core::lambda::run::<ec2_scheduler::LambdaApp>().await
+    fleet_core::lambda::run(ec2_scheduler::wire).await
 }

@@ -8,6 +8,7 @@
 use ec2_scheduler::config::Config;
 use ec2_scheduler::{wire, Settings};
 use fleet_core::Env;
+use fleet_core::EventHandler;
 use fleet_testkit::seed::{
     context_with_deadline, create_fleet, create_state_table, create_topic, instances, SeedInstance,
     EXAMPLE_FLEET,
@@ -119,7 +120,9 @@ async fn scheduler_runs_the_sample_events_against_the_stand_in() {
         &f.moto.sdk_config(),
         config(&f.topic_arn, false),
         Env::system(),
-    );
+    )
+    .await
+    .unwrap();
     let files = event_files("ec2-scheduler");
     assert_eq!(files.len(), 3, "{files:?}");
 
@@ -267,7 +270,9 @@ async fn dry_run_changes_nothing_but_reports_the_plan() {
         &f.moto.sdk_config(),
         config(&f.topic_arn, true),
         Env::system(),
-    );
+    )
+    .await
+    .unwrap();
     let event = load_event("ec2-scheduler/01-monday-0800.json");
     let report = app
         .handle(LambdaEvent::new(event, context_with_deadline(120)))

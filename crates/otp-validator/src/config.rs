@@ -1,6 +1,6 @@
 //! The API's configuration, read once at init: the OTP library's settings.
 
-use fleet_core::{ConfigError, Vars};
+use fleet_core::{ConfigError, FromVars, Vars};
 use fleet_otp::config::OtpConfig;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -8,10 +8,10 @@ pub struct Config {
     pub otp: OtpConfig,
 }
 
-impl Config {
+impl FromVars for Config {
     /// The OTP library's variables: `PROFILES_TABLE`, `CODES_TABLE`, `OTP_KEY_SECRET_ID` (or
     /// `OTP_KEY_PARAMETER`), `CODE_LENGTH`, `SMS_SENDER_ID`, `MFA_CREDENTIALS_SECRET_ID`.
-    pub fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
+    fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
         Ok(Self {
             otp: OtpConfig::from_vars(vars)?,
         })

@@ -7,9 +7,9 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
 
 use fleet_core::http::{error, json_response as respond, not_allowed, route, Route, Routed};
-use fleet_core::{Classified, Clock};
-use fleet_otp::ports::{Digits, MfaCheck, Profiles, Sms, StateStore};
-use fleet_otp::{MfaOutcome, Otp, OtpError, SendOutcome, VerifyOutcome};
+use fleet_core::Classified;
+use fleet_core::HttpHandler;
+use fleet_otp::{MfaOutcome, OtpError, OtpService, SendOutcome, VerifyOutcome};
 
 pub const MAX_BODY_BYTES: usize = 4096;
 
@@ -124,20 +124,12 @@ fn kind(value: &Value) -> &'static str {
 }
 
 /// The function: the OTP service behind three routes.
-pub struct App<P, S, N, M, D, C> {
-    pub otp: Otp<P, S, N, M, D, C>,
+pub struct App<O> {
+    pub otp: O,
 }
 
-impl<P, S, N, M, D, C> App<P, S, N, M, D, C>
-where
-    P: Profiles,
-    S: StateStore,
-    N: Sms,
-    M: MfaCheck,
-    D: Digits,
-    C: Clock,
-{
-    pub async fn handle(&self, request: Request) -> Response<Body> {
+impl<O: OtpService> HttpHandler for App<O> {
+    async fn handle(&self, request: Request) -> Response<Body> {
         let endpoint = match route(&ROUTES, &request) {
             Routed::Found(endpoint) => endpoint,
             Routed::MethodNotAllowed(allow) => return not_allowed(allow),
@@ -151,7 +143,9 @@ where
         };
         result.unwrap_or_else(bad_request)
     }
+}
 
+impl<O: OtpService> App<O> {
     async fn send(&self, body: &[u8]) -> Result<Response<Body>, String> {
         let fields = Fields::parse(body, &["user", "purpose"])?;
         let (user, purpose) = (fields.user()?, fields.purpose()?);

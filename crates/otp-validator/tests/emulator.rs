@@ -4,6 +4,7 @@
 //! in-memory fake (STS's real answers are in the crate's aws-smithy-mocks tests).
 
 use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
+use fleet_core::HttpHandler;
 use fleet_core::SystemClock;
 use fleet_otp::aws::{load_key, mfa_sts_client, DynamoProfiles, DynamoStore, KeySource, SnsSms};
 use fleet_otp::memory::FakeMfa;

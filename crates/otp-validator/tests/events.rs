@@ -3,6 +3,7 @@
 //! `InvalidEvent`.
 
 use chrono::{DateTime, Utc};
+use fleet_core::HttpHandler;
 use fleet_core::{ErrorClass, FixedClock};
 use fleet_otp::memory::{FakeMfa, MemoryProfiles, MemoryStore, RecordingSms, ScriptedDigits};
 use fleet_otp::{HmacKey, Limits, Otp};
@@ -11,7 +12,8 @@ use lambda_runtime::{Context, LambdaEvent};
 use otp_validator::App;
 use serde_json::json;
 
-fn app() -> App<MemoryProfiles, MemoryStore, RecordingSms, FakeMfa, ScriptedDigits, FixedClock> {
+fn app() -> App<Otp<MemoryProfiles, MemoryStore, RecordingSms, FakeMfa, ScriptedDigits, FixedClock>>
+{
     let t0: DateTime<Utc> = "2026-11-23T09:00:00Z".parse().unwrap();
     App {
         otp: Otp {

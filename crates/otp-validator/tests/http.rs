@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use fleet_core::FixedClock;
+use fleet_core::HttpHandler;
 use fleet_otp::memory::{FakeMfa, MemoryProfiles, MemoryStore, RecordingSms, ScriptedDigits};
 use fleet_otp::{HmacKey, Limits, Otp, Profile};
 use fleet_testkit::{event_files, load_event};
@@ -10,7 +11,8 @@ use lambda_http::{Body, Request, Response};
 use otp_validator::App;
 use serde_json::{json, Value};
 
-type TestApi = App<MemoryProfiles, MemoryStore, RecordingSms, FakeMfa, ScriptedDigits, FixedClock>;
+type TestApi =
+    App<Otp<MemoryProfiles, MemoryStore, RecordingSms, FakeMfa, ScriptedDigits, FixedClock>>;
 
 fn api() -> TestApi {
     let t0: DateTime<Utc> = "2026-11-23T09:00:00Z".parse().unwrap();

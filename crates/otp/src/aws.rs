@@ -348,7 +348,19 @@ pub async fn mfa_sts_client(
 pub type AwsOtp<C> =
     crate::Otp<DynamoProfiles, DynamoStore, SnsSms, StsMfa, crate::ports::OsDigits, C>;
 
-/// The service on AWS adapters, for a function's `wire` (the key already read).
+/// The service on AWS adapters for a function's `wire`: reads the key (and the MFA user's access
+/// key, when configured) once; a missing or short key is a classified init failure.
+pub async fn from_config<C: fleet_core::Clock>(
+    sdk: &aws_config::SdkConfig,
+    config: &crate::config::OtpConfig,
+    clock: C,
+) -> Result<AwsOtp<C>, ServiceError> {
+    let key = load_key(sdk, &config.key_source).await?;
+    let sts = mfa_sts_client(sdk, config.mfa_credentials_secret_id.as_deref()).await?;
+    Ok(on_aws(sdk, config, key, sts, clock))
+}
+
+/// The service on AWS adapters, the key already read.
 pub fn on_aws<C: fleet_core::Clock>(
     sdk: &aws_config::SdkConfig,
     config: &crate::config::OtpConfig,

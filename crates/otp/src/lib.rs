@@ -15,5 +15,5 @@ pub mod state;
 
 pub use code::{mask_phone, HmacKey, KeyError};
 pub use ports::{MfaVerdict, OtpError, Profile};
-pub use service::{MfaOutcome, Otp, SendOutcome, VerifyOutcome};
+pub use service::{MfaOutcome, Otp, OtpService, SendOutcome, VerifyOutcome};
 pub use state::{Limits, UserState};

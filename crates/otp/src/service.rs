@@ -3,9 +3,10 @@
 //! known ones and the same budgets; only the SMS and the STS call are skipped.
 
 use chrono::{DateTime, Utc};
+use std::future::Future;
 
 use crate::code::{mask_phone, HmacKey};
-use crate::ports::{Digits, MfaCheck, MfaVerdict, OtpError, Profiles, Sms, StateStore};
+use crate::ports::{Digits, MfaCheck, MfaVerdict, OtpError, Profile, Profiles, Sms, StateStore};
 use crate::state::{CodeRecord, Limits, RetryAfter, UserState};
 use fleet_core::Clock;
 
@@ -59,7 +60,51 @@ fn is_code(text: &str, length: usize) -> bool {
     text.len() == length && text.bytes().all(|b| b.is_ascii_digit())
 }
 
-impl<P, S, N, M, D, C> Otp<P, S, N, M, D, C>
+/// Loads, applies `decide`, saves version-checked; retries when the state moved on.
+async fn update<S: StateStore, T>(
+    store: &S,
+    limits: &Limits,
+    user: &str,
+    now: DateTime<Utc>,
+    mut decide: impl FnMut(&mut UserState) -> T,
+) -> Result<T, OtpError> {
+    for _ in 0..SAVE_ATTEMPTS {
+        let (mut state, version) = store.load(user).await?;
+        state.prune(now, limits);
+        let answer = decide(&mut state);
+        if store.save(user, &state, version).await? {
+            return Ok(answer);
+        }
+    }
+    Err(OtpError::Contended)
+}
+
+/// The OTP service as the skill and the API use it, whatever its adapters.
+pub trait OtpService: Send + Sync {
+    /// The user's profile (`None` for an unknown user).
+    fn profile(&self, user: &str)
+        -> impl Future<Output = Result<Option<Profile>, OtpError>> + Send;
+    /// Digits in a code.
+    fn code_length(&self) -> usize;
+    fn send_code(
+        &self,
+        user: &str,
+        purpose: &str,
+    ) -> impl Future<Output = Result<SendOutcome, OtpError>> + Send;
+    fn verify_code(
+        &self,
+        user: &str,
+        purpose: &str,
+        code: &str,
+    ) -> impl Future<Output = Result<VerifyOutcome, OtpError>> + Send;
+    fn verify_mfa(
+        &self,
+        user: &str,
+        token: &str,
+    ) -> impl Future<Output = Result<MfaOutcome, OtpError>> + Send;
+}
+
+impl<P, S, N, M, D, C> OtpService for Otp<P, S, N, M, D, C>
 where
     P: Profiles,
     S: StateStore,
@@ -68,48 +113,37 @@ where
     D: Digits,
     C: Clock,
 {
-    /// Loads, applies `decide`, saves version-checked; retries when the state moved on.
-    async fn update<T>(
-        &self,
-        user: &str,
-        now: DateTime<Utc>,
-        mut decide: impl FnMut(&mut UserState) -> T,
-    ) -> Result<T, OtpError> {
-        for _ in 0..SAVE_ATTEMPTS {
-            let (mut state, version) = self.store.load(user).await?;
-            state.prune(now, &self.limits);
-            let answer = decide(&mut state);
-            if self.store.save(user, &state, version).await? {
-                return Ok(answer);
-            }
-        }
-        Err(OtpError::Contended)
+    async fn profile(&self, user: &str) -> Result<Option<Profile>, OtpError> {
+        self.profiles.get(user).await
     }
 
-    pub async fn send_code(&self, user: &str, purpose: &str) -> Result<SendOutcome, OtpError> {
+    fn code_length(&self) -> usize {
+        self.limits.code_length
+    }
+
+    async fn send_code(&self, user: &str, purpose: &str) -> Result<SendOutcome, OtpError> {
         let now = self.clock.now();
         let code = self.digits.digits(self.limits.code_length)?;
         let sealed = self.key.seal(user, purpose, &code);
         let limits = &self.limits;
-        let outcome = self
-            .update(user, now, |state| {
-                if let Err(retry_after) = state.may_send(now, limits) {
-                    return SendOutcome::Limited { retry_after };
-                }
-                // A new code gets its own tries; the user's failure budget is kept.
-                state.codes.insert(
-                    purpose.to_owned(),
-                    CodeRecord {
-                        sealed: sealed.clone(),
-                        expires_at: now + limits.code_ttl,
-                        wrong: 0,
-                        used: false,
-                    },
-                );
-                state.sends.push(now);
-                SendOutcome::Sent
-            })
-            .await?;
+        let outcome = update(&self.store, limits, user, now, |state| {
+            if let Err(retry_after) = state.may_send(now, limits) {
+                return SendOutcome::Limited { retry_after };
+            }
+            // A new code gets its own tries; the user's failure budget is kept.
+            state.codes.insert(
+                purpose.to_owned(),
+                CodeRecord {
+                    sealed: sealed.clone(),
+                    expires_at: now + limits.code_ttl,
+                    wrong: 0,
+                    used: false,
+                },
+            );
+            state.sends.push(now);
+            SendOutcome::Sent
+        })
+        .await?;
         if let SendOutcome::Limited { retry_after } = &outcome {
             tracing::info!(
                 user,
@@ -133,7 +167,7 @@ where
         Ok(outcome)
     }
 
-    pub async fn verify_code(
+    async fn verify_code(
         &self,
         user: &str,
         purpose: &str,
@@ -142,37 +176,36 @@ where
         let now = self.clock.now();
         let limits = &self.limits;
         let well_formed = is_code(code, limits.code_length);
-        let outcome = self
-            .update(user, now, |state| {
-                if let Some(retry_after) = state.locked(now, limits) {
-                    return VerifyOutcome::Locked { retry_after };
+        let outcome = update(&self.store, limits, user, now, |state| {
+            if let Some(retry_after) = state.locked(now, limits) {
+                return VerifyOutcome::Locked { retry_after };
+            }
+            let record = state
+                .codes
+                .get_mut(purpose)
+                .filter(|c| !c.used && c.expires_at > now && c.wrong < limits.wrong_per_code);
+            match record {
+                Some(c) if well_formed && self.key.matches(user, purpose, code, &c.sealed) => {
+                    c.used = true;
+                    VerifyOutcome::Valid
                 }
-                let record = state
-                    .codes
-                    .get_mut(purpose)
-                    .filter(|c| !c.used && c.expires_at > now && c.wrong < limits.wrong_per_code);
-                match record {
-                    Some(c) if well_formed && self.key.matches(user, purpose, code, &c.sealed) => {
-                        c.used = true;
-                        VerifyOutcome::Valid
-                    }
-                    Some(c) => {
-                        c.wrong += 1;
-                        state.fail(now);
-                        VerifyOutcome::Invalid
-                    }
-                    None => {
-                        state.fail(now);
-                        VerifyOutcome::Invalid
-                    }
+                Some(c) => {
+                    c.wrong += 1;
+                    state.fail(now);
+                    VerifyOutcome::Invalid
                 }
-            })
-            .await?;
+                None => {
+                    state.fail(now);
+                    VerifyOutcome::Invalid
+                }
+            }
+        })
+        .await?;
         tracing::info!(user, purpose, outcome = ?outcome, "code verified");
         Ok(outcome)
     }
 
-    pub async fn verify_mfa(&self, user: &str, token: &str) -> Result<MfaOutcome, OtpError> {
+    async fn verify_mfa(&self, user: &str, token: &str) -> Result<MfaOutcome, OtpError> {
         let now = self.clock.now();
         let limits = &self.limits;
         let sealed = self.key.seal(user, MFA_PURPOSE, token);
@@ -203,25 +236,24 @@ where
             tracing::warn!(user, "MFA check unavailable");
             return Ok(MfaOutcome::Unavailable);
         }
-        let outcome = self
-            .update(user, now, |state| {
-                if let Some(retry_after) = state.locked(now, limits) {
-                    return MfaOutcome::Locked { retry_after };
+        let outcome = update(&self.store, limits, user, now, |state| {
+            if let Some(retry_after) = state.locked(now, limits) {
+                return MfaOutcome::Locked { retry_after };
+            }
+            match verdict {
+                // A concurrent request may have used the same token meanwhile.
+                MfaVerdict::Valid if replayed(state) => MfaOutcome::Invalid,
+                MfaVerdict::Valid => {
+                    state.mfa_accepted.push((sealed.clone(), now));
+                    MfaOutcome::Valid
                 }
-                match verdict {
-                    // A concurrent request may have used the same token meanwhile.
-                    MfaVerdict::Valid if replayed(state) => MfaOutcome::Invalid,
-                    MfaVerdict::Valid => {
-                        state.mfa_accepted.push((sealed.clone(), now));
-                        MfaOutcome::Valid
-                    }
-                    _ => {
-                        state.fail(now);
-                        MfaOutcome::Invalid
-                    }
+                _ => {
+                    state.fail(now);
+                    MfaOutcome::Invalid
                 }
-            })
-            .await?;
+            }
+        })
+        .await?;
         tracing::info!(user, outcome = ?outcome, "MFA token verified");
         Ok(outcome)
     }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use fleet_core::FixedClock;
 use fleet_otp::memory::{FakeMfa, MemoryProfiles, MemoryStore, RecordingSms, ScriptedDigits};
+use fleet_otp::OtpService;
 use fleet_otp::{HmacKey, Limits, MfaOutcome, Otp, Profile, SendOutcome, VerifyOutcome};
 
 type TestOtp = Otp<MemoryProfiles, MemoryStore, RecordingSms, FakeMfa, ScriptedDigits, FixedClock>;

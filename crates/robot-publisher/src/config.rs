@@ -1,7 +1,7 @@
 //! The publisher's configuration, read once at init.
 
 use chrono::Duration;
-use fleet_core::{ConfigError, Vars};
+use fleet_core::{ConfigError, FromVars, Vars};
 use lambda_http::http::HeaderValue;
 
 use crate::http::Settings;
@@ -13,10 +13,10 @@ pub struct Config {
     pub iot_data_endpoint: Option<String>,
 }
 
-impl Config {
+impl FromVars for Config {
     /// `ROBOT_NAME` (required), `ALLOWED_ORIGIN` (default `*`), `COMMAND_TTL_MS` (default
     /// 3000), `IOT_DATA_ENDPOINT`.
-    pub fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
+    fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
         let robot_name = vars.required("ROBOT_NAME")?;
         // A topic level: no separators or wildcards.
         if robot_name.contains(['/', '#', '+']) {

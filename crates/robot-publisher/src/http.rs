@@ -10,6 +10,7 @@ use serde_json::json;
 use fleet_core::http::{
     add_cors, error, json_response, not_allowed, respond, route, Route, Routed,
 };
+use fleet_core::HttpHandler;
 
 use crate::command::{DriveCommand, DrivePayload};
 use crate::ports::{Publisher, Sequence};
@@ -62,8 +63,8 @@ const ROUTES: [Route<Endpoint>; 2] = [
     },
 ];
 
-impl<P: Publisher, S: Sequence, C: Clock> App<P, S, C> {
-    pub async fn handle(&self, request: Request) -> Response<Body> {
+impl<P: Publisher, S: Sequence, C: Clock> HttpHandler for App<P, S, C> {
+    async fn handle(&self, request: Request) -> Response<Body> {
         let mut response = if request.method() == Method::OPTIONS {
             respond(StatusCode::NO_CONTENT, "text/plain", Body::Empty)
         } else {
@@ -87,7 +88,9 @@ impl<P: Publisher, S: Sequence, C: Clock> App<P, S, C> {
         );
         response
     }
+}
 
+impl<P: Publisher, S: Sequence, C: Clock> App<P, S, C> {
     async fn publish(&self, body: &[u8]) -> Response<Body> {
         let command = match DriveCommand::parse(body) {
             Ok(command) => command,

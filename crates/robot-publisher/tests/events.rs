@@ -3,6 +3,8 @@
 //! Gateway request is `InvalidEvent`.
 
 use chrono::{DateTime, Utc};
+use fleet_core::FromVars;
+use fleet_core::HttpHandler;
 use fleet_core::{ErrorClass, FixedClock};
 use fleet_testkit::{event_files, load_event};
 use lambda_runtime::{Context, LambdaEvent};

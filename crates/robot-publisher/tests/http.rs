@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use fleet_core::FixedClock;
+use fleet_core::HttpHandler;
 use fleet_testkit::{event_files, load_event};
 use lambda_http::http::{HeaderValue, Method};
 use lambda_http::{Body, Request, Response};

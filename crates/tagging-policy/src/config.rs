@@ -1,7 +1,7 @@
 //! The engine's configuration, read once at init.
 
 use chrono::Duration;
-use fleet_core::{ConfigError, Vars};
+use fleet_core::{ConfigError, FromVars, Vars};
 
 use crate::run::Settings;
 
@@ -12,11 +12,11 @@ pub struct Config {
     pub settings: Settings,
 }
 
-impl Config {
+impl FromVars for Config {
     /// `RULES_TABLE` (required), `REPORT_TOPIC_ARN`, `UNTAGGED_ACTION` (notify|stop|terminate),
     /// `GRACE_MINUTES`, `MAX_ENFORCEMENTS_PER_RUN`, `POLICY_VPC_IDS` (comma-separated),
     /// `DRY_RUN`, `DEADLINE_MARGIN_SECONDS`.
-    pub fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
+    fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
         let defaults = Settings::default();
         let grace: i64 = vars.parsed_or("GRACE_MINUTES", defaults.grace.num_minutes())?;
         let margin: i64 = vars.parsed_or(

@@ -20,11 +20,18 @@ pub use report::Report;
 pub use rules::{Policy, Rule, RuleAction, RuleRow};
 pub use run::{Engine, Settings, Trigger};
 
+#[cfg(feature = "aws")]
+use aws_config::SdkConfig;
+#[cfg(feature = "aws")]
+use config::Config;
+#[cfg(feature = "aws")]
+use fleet_core::Env;
+
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use fleet_core::clock::lambda_deadline;
-use fleet_core::{deliver, Clock, HandlerError, Notifier};
+use fleet_core::{deliver, Clock, EventHandler, HandlerError, Notifier};
 use fleet_ec2::Ec2Port;
 use ports::{CreatorLookup, RuleSource};
 
@@ -34,10 +41,14 @@ pub struct App<E, R, L, C, N> {
     pub notifier: Option<N>,
 }
 
-impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock, N: Notifier> App<E, R, L, C, N> {
+impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock, N: Notifier> EventHandler
+    for App<E, R, L, C, N>
+{
+    type Output = Report;
+
     /// A scheduled event or a RunInstances call in, the run's report out (and to the topic when
     /// it has news).
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
         let trigger = trigger::parse(event.payload)?;
         tracing::info!(request_id = %event.context.request_id, trigger = %trigger, "tagging policy run starting");
         let report = self
@@ -61,12 +72,8 @@ pub type LambdaApp = App<
 
 /// SDK clients and adapters, built once per container.
 #[cfg(feature = "aws")]
-pub fn wire(
-    sdk: &aws_config::SdkConfig,
-    config: config::Config,
-    env: fleet_core::Env,
-) -> LambdaApp {
-    App {
+pub async fn wire(sdk: &SdkConfig, config: Config, env: Env) -> Result<LambdaApp, HandlerError> {
+    Ok(App {
         engine: Engine {
             ec2: fleet_ec2::AwsEc2::from_sdk(sdk),
             rules: aws::DynamoRules::from_sdk(sdk, config.rules_table),
@@ -75,36 +82,5 @@ pub fn wire(
             settings: config.settings,
         },
         notifier: fleet_core::SnsNotifier::for_topic(sdk, config.report_topic_arn),
-    }
-}
-
-#[cfg(feature = "aws")]
-impl fleet_core::lambda::Function for LambdaApp {
-    type Config = config::Config;
-
-    fn config(
-        vars: &fleet_core::config::ProcessEnv,
-    ) -> Result<config::Config, fleet_core::ConfigError> {
-        config::Config::from_vars(vars)
-    }
-
-    async fn wire(
-        sdk: &aws_config::SdkConfig,
-        config: config::Config,
-        env: fleet_core::Env,
-    ) -> Result<Self, fleet_core::HandlerError> {
-        Ok(wire(sdk, config, env))
-    }
-}
-
-#[cfg(feature = "aws")]
-impl fleet_core::lambda::EventFunction for LambdaApp {
-    type Output = Report;
-
-    async fn handle(
-        &self,
-        event: lambda_runtime::LambdaEvent<serde_json::Value>,
-    ) -> Result<Report, fleet_core::HandlerError> {
-        App::handle(self, event).await
-    }
+    })
 }

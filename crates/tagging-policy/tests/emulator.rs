@@ -6,6 +6,7 @@
 //! so the engine's clock stands an hour later, past every grace period.
 
 use chrono::{Duration, Utc};
+use fleet_core::EventHandler;
 use fleet_core::{FixedClock, SnsNotifier};
 use fleet_ec2::AwsEc2;
 use fleet_testkit::seed::{
