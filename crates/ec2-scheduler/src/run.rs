@@ -9,7 +9,7 @@ use crate::decide::{evaluate, Action, Verdict, Window};
 use crate::ports::{Ec2Error, Ec2Port, StateChange, StateStore};
 use crate::report::{summarise, DecisionRecord, RunReport};
 use fleet_core::{Classified, Clock, Deadline, ErrorClass, ServiceError};
-use fleet_ec2::{change_state_in_batches, create_tags_in_batches, describe_all, InstanceQuery};
+use fleet_ec2::{Batches, InstanceQuery, Targets};
 
 pub use fleet_ec2::{CallCounts, Outcome};
 
@@ -83,7 +83,7 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
             .await?
             .unwrap_or(now - self.settings.default_window);
         let window = Window { last_run, now };
-        let mut calls = CallCounts::default();
+        let mut ec2 = Batches::new(&self.ec2, self.settings.batch_size, || deadline.reached());
         let mut stopped_early = None;
         let mut records = Vec::new();
         let mut hours_saved = 0.0;
@@ -92,8 +92,7 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
             tag_key: Some(SCHEDULE_TAG.to_owned()),
             ..InstanceQuery::default()
         };
-        let (instances, complete) =
-            describe_all(&self.ec2, &query, || deadline.reached(), &mut calls).await?;
+        let (instances, complete) = ec2.describe_all(&query).await?;
         if !complete {
             stopped_early = Some("deadline");
         }
@@ -131,10 +130,9 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
                     StateChange::Start,
                     StateChange::Terminate,
                 ] {
-                    self.change_states(change, &mut records, &deadline, &mut calls)
-                        .await;
+                    change_states(&mut ec2, change, &mut records).await;
                 }
-                self.rewrite_tags(&mut records, &deadline, &mut calls).await;
+                rewrite_tags(&mut ec2, &mut records).await;
             }
         }
         if stopped_early.is_none() && records.iter().any(|r| r.outcome == Outcome::NotAttempted) {
@@ -148,7 +146,7 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
             hours_saved,
             stopped_early,
             self.settings.dry_run,
-            calls,
+            ec2.calls,
         );
         if !self.settings.report_unchanged {
             report.actions.retain(DecisionRecord::is_notable);
@@ -181,85 +179,56 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
             r.reason = format!("{}; held: at most {max} terminations per run", r.reason);
         }
     }
+}
 
-    /// Batches of ids per call, with EC2's per-instance fallback (see `apply_in_batches`).
-    async fn change_states(
-        &self,
-        change: StateChange,
-        records: &mut [DecisionRecord],
-        deadline: &Deadline<'_, C>,
-        calls: &mut CallCounts,
-    ) {
-        let indexes: Vec<usize> = records
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| {
-                state_change(r.action) == Some(change) && r.outcome == Outcome::Unchanged
-            })
-            .map(|(i, _)| i)
-            .collect();
-        let ids: Vec<String> = indexes
-            .iter()
-            .map(|&i| records[i].instance_id.clone())
-            .collect();
-        let outcomes = change_state_in_batches(
-            &self.ec2,
-            change,
-            &ids,
-            self.settings.batch_size,
-            || deadline.reached(),
-            calls,
-        )
-        .await;
-        for (&i, applied) in indexes.iter().zip(outcomes) {
-            records[i].outcome = applied.into();
+/// Every record whose action is `change`, in batches of ids with EC2's per-instance fallback.
+async fn change_states<E: Ec2Port, F: Fn() -> bool>(
+    ec2: &mut Batches<'_, E, F>,
+    change: StateChange,
+    records: &mut [DecisionRecord],
+) {
+    let targets = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| state_change(r.action) == Some(change) && r.outcome == Outcome::Unchanged)
+        .map(|(i, r)| (i, r.instance_id.clone()))
+        .collect();
+    for (i, applied) in ec2.change_state(change, targets).await {
+        records[i].outcome = applied.into();
+    }
+}
+
+/// Invalid values and carried-out one-offs get `#` + their value (and invalid ones a
+/// `ScheduleError`). Instances that need the same tags share one CreateTags call.
+async fn rewrite_tags<E: Ec2Port, F: Fn() -> bool>(
+    ec2: &mut Batches<'_, E, F>,
+    records: &mut [DecisionRecord],
+) {
+    let mut groups: BTreeMap<Vec<(String, String)>, Targets<usize>> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let (true, Some(value)) = (consumes_tag(&r.outcome), &r.rewrite_tag) {
+            let mut tags = vec![(SCHEDULE_TAG.to_owned(), value.clone())];
+            if let Some(error) = &r.error_tag {
+                tags.push((SCHEDULE_ERROR_TAG.to_owned(), error.clone()));
+            }
+            groups
+                .entry(tags)
+                .or_default()
+                .push((i, r.instance_id.clone()));
         }
     }
-
-    /// Invalid values and carried-out one-offs get `#` + their value (and invalid ones a
-    /// `ScheduleError`). Instances that need the same tags share one CreateTags call.
-    async fn rewrite_tags(
-        &self,
-        records: &mut [DecisionRecord],
-        deadline: &Deadline<'_, C>,
-        calls: &mut CallCounts,
-    ) {
-        let mut groups: BTreeMap<Vec<(String, String)>, Vec<usize>> = BTreeMap::new();
-        for (i, r) in records.iter().enumerate() {
-            if let (true, Some(value)) = (consumes_tag(&r.outcome), &r.rewrite_tag) {
-                let mut tags = vec![(SCHEDULE_TAG.to_owned(), value.clone())];
-                if let Some(error) = &r.error_tag {
-                    tags.push((SCHEDULE_ERROR_TAG.to_owned(), error.clone()));
+    for (tags, targets) in groups {
+        for (i, applied) in ec2.create_tags(&tags, targets).await {
+            let r = &mut records[i];
+            // Keep what the state change reported (e.g. Protected); a tag problem only
+            // replaces a clean outcome.
+            match Outcome::from(applied) {
+                Outcome::Done if r.outcome == Outcome::Unchanged => r.outcome = Outcome::Done,
+                Outcome::Done => {}
+                problem if matches!(r.outcome, Outcome::Unchanged | Outcome::Done) => {
+                    r.outcome = problem;
                 }
-                groups.entry(tags).or_default().push(i);
-            }
-        }
-        for (tags, members) in groups {
-            let ids: Vec<String> = members
-                .iter()
-                .map(|&i| records[i].instance_id.clone())
-                .collect();
-            let outcomes = create_tags_in_batches(
-                &self.ec2,
-                &ids,
-                &tags,
-                self.settings.batch_size,
-                || deadline.reached(),
-                calls,
-            )
-            .await;
-            for (&i, applied) in members.iter().zip(outcomes) {
-                let r = &mut records[i];
-                // Keep what the state change reported (e.g. Protected); a tag problem only
-                // replaces a clean outcome.
-                match Outcome::from(applied) {
-                    Outcome::Done if r.outcome == Outcome::Unchanged => r.outcome = Outcome::Done,
-                    Outcome::Done => {}
-                    problem if matches!(r.outcome, Outcome::Unchanged | Outcome::Done) => {
-                        r.outcome = problem;
-                    }
-                    _ => {}
-                }
+                _ => {}
             }
         }
     }
@@ -318,16 +287,13 @@ mod tests {
     use super::*;
     use fleet_ec2::Ec2ErrorKind;
 
-    /// Every way a run can fail, with the class Lambda reports for it.
+    /// A run fails with its state table's class or its listing's (the EC2 port's classes are
+    /// tested in fleet-ec2).
     #[test]
-    fn every_run_error_has_its_class() {
+    fn a_run_error_keeps_its_cause_class() {
         for class in ErrorClass::ALL {
             let state = RunError::State(ServiceError::new("state table", class, "x"));
             assert_eq!(state.class(), class);
-        }
-        for kind in Ec2ErrorKind::ALL {
-            let error = Ec2Error::new(kind, "Code", "message");
-            assert_eq!(RunError::Describe(error.clone()).class(), error.class());
         }
         let describe = RunError::Describe(Ec2Error::new(
             Ec2ErrorKind::Throttled,

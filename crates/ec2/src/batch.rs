@@ -124,6 +124,77 @@ pub async fn create_tags_in_batches<E: Ec2Port>(
     batched.outcomes
 }
 
+/// Instances to act on, each with a key of the caller's that comes back with its outcome.
+pub type Targets<K> = Vec<(K, String)>;
+
+/// One run's calls to EC2: listing page by page, state changes and tags in batches of
+/// `batch_size` with the per-instance fallback, `out_of_time` asked before every call, and the
+/// calls counted. Targets carry a key of the caller's (a record's index) that comes back with each
+/// id's outcome.
+pub struct Batches<'a, E, F> {
+    ec2: &'a E,
+    batch_size: usize,
+    out_of_time: F,
+    pub calls: CallCounts,
+}
+
+impl<'a, E: Ec2Port, F: Fn() -> bool> Batches<'a, E, F> {
+    pub fn new(ec2: &'a E, batch_size: usize, out_of_time: F) -> Self {
+        Self {
+            ec2,
+            batch_size,
+            out_of_time,
+            calls: CallCounts::default(),
+        }
+    }
+
+    /// See [`describe_all`].
+    pub async fn describe_all(
+        &mut self,
+        query: &InstanceQuery,
+    ) -> Result<(Vec<Instance>, bool), Ec2Error> {
+        describe_all(self.ec2, query, &self.out_of_time, &mut self.calls).await
+    }
+
+    /// `change` for every target's instance.
+    pub async fn change_state<K>(
+        &mut self,
+        change: StateChange,
+        targets: Targets<K>,
+    ) -> Vec<(K, Applied)> {
+        let (keys, ids): (Vec<K>, Vec<String>) = targets.into_iter().unzip();
+        let outcomes = change_state_in_batches(
+            self.ec2,
+            change,
+            &ids,
+            self.batch_size,
+            &self.out_of_time,
+            &mut self.calls,
+        )
+        .await;
+        keys.into_iter().zip(outcomes).collect()
+    }
+
+    /// The same `tags` on every target's instance.
+    pub async fn create_tags<K>(
+        &mut self,
+        tags: &[(String, String)],
+        targets: Targets<K>,
+    ) -> Vec<(K, Applied)> {
+        let (keys, ids): (Vec<K>, Vec<String>) = targets.into_iter().unzip();
+        let outcomes = create_tags_in_batches(
+            self.ec2,
+            &ids,
+            tags,
+            self.batch_size,
+            &self.out_of_time,
+            &mut self.calls,
+        )
+        .await;
+        keys.into_iter().zip(outcomes).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

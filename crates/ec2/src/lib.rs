@@ -15,6 +15,7 @@ pub mod outcome;
 pub use aws::{client, ec2_error, AwsEc2};
 pub use batch::{
     apply_in_batches, change_state_in_batches, create_tags_in_batches, describe_all, Applied,
+    Batches, Targets,
 };
 pub use memory::{FakeInstance, InMemoryEc2};
 pub use model::{

@@ -11,8 +11,8 @@ use crate::report::{Counts, Enforcement, InstanceRecord, Report};
 use crate::rules::Policy;
 use fleet_core::{Classified, Clock, Deadline, ErrorClass, ServiceError};
 use fleet_ec2::{
-    change_state_in_batches, create_tags_in_batches, describe_all, CallCounts, Ec2Error, Ec2Port,
-    InstanceQuery, InstanceState, Outcome, StateChange,
+    Batches, CallCounts, Ec2Error, Ec2Port, InstanceQuery, InstanceState, Outcome, StateChange,
+    Targets,
 };
 
 /// CloudTrail's event history covers the last 90 days.
@@ -127,8 +127,8 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
         for p in &policy.problems {
             tracing::warn!(rule_id = %p.rule_id, reason = %p.reason, "rule skipped");
         }
-        let mut calls = CallCounts::default();
-        let (instances, mut stopped_early) = self.list(trigger, &deadline, &mut calls).await?;
+        let mut ec2 = Batches::new(&self.ec2, self.settings.batch_size, || deadline.reached());
+        let (instances, mut stopped_early) = self.list(trigger, &mut ec2).await?;
         let not_in_scope = match trigger {
             Trigger::Launched { instance_ids, .. } if stopped_early.is_none() => instance_ids
                 .iter()
@@ -171,8 +171,8 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
             lookups = self
                 .resolve_creators(trigger, &mut records, now, &lookup_deadline)
                 .await;
-            self.enforce(&mut records, &deadline, &mut calls).await;
-            self.write_tags(&mut records, &deadline, &mut calls).await;
+            self.enforce(&mut records, &mut ec2).await;
+            self.write_tags(&mut records, &mut ec2).await;
             if records
                 .iter()
                 .flat_map(InstanceRecord::outcomes)
@@ -189,7 +189,7 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
             records,
             not_in_scope,
             stopped_early,
-            calls,
+            ec2.calls,
             lookups,
         );
         tracing::info!(
@@ -206,11 +206,10 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
         Ok(report)
     }
 
-    async fn list(
+    async fn list<F: Fn() -> bool>(
         &self,
         trigger: &Trigger,
-        deadline: &Deadline<'_, C>,
-        calls: &mut CallCounts,
+        ec2: &mut Batches<'_, E, F>,
     ) -> Result<(Vec<fleet_ec2::Instance>, Option<&'static str>), Ec2Error> {
         let scope = InstanceQuery {
             vpc_ids: self.settings.vpc_ids.clone(),
@@ -228,8 +227,7 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
         };
         let mut instances = Vec::new();
         for query in &queries {
-            let (read, complete) =
-                describe_all(&self.ec2, query, || deadline.reached(), calls).await?;
+            let (read, complete) = ec2.describe_all(query).await?;
             instances.extend(read);
             if !complete {
                 return Ok((instances, Some("deadline")));
@@ -328,14 +326,13 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
         lookups
     }
 
-    async fn enforce(
+    async fn enforce<F: Fn() -> bool>(
         &self,
         records: &mut [InstanceRecord],
-        deadline: &Deadline<'_, C>,
-        calls: &mut CallCounts,
+        ec2: &mut Batches<'_, E, F>,
     ) {
         let mut budget = self.settings.max_enforcements_per_run;
-        let mut queued: BTreeMap<StateChange, Vec<usize>> = BTreeMap::new();
+        let mut queued: BTreeMap<StateChange, Vec<(usize, String)>> = BTreeMap::new();
         for (i, record) in records.iter_mut().enumerate() {
             let Some(e) = record.untagged.as_mut() else {
                 continue;
@@ -349,24 +346,14 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
             if self.settings.dry_run {
                 e.outcome = Outcome::Planned;
             } else {
-                queued.entry(change).or_default().push(i);
+                queued
+                    .entry(change)
+                    .or_default()
+                    .push((i, record.instance_id.clone()));
             }
         }
-        for (change, members) in queued {
-            let ids: Vec<String> = members
-                .iter()
-                .map(|&i| records[i].instance_id.clone())
-                .collect();
-            let outcomes = change_state_in_batches(
-                &self.ec2,
-                change,
-                &ids,
-                self.settings.batch_size,
-                || deadline.reached(),
-                calls,
-            )
-            .await;
-            for (&i, applied) in members.iter().zip(outcomes) {
+        for (change, targets) in queued {
+            for (i, applied) in ec2.change_state(change, targets).await {
                 if let Some(e) = records[i].untagged.as_mut() {
                     e.outcome = applied.into();
                 }
@@ -375,13 +362,12 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
     }
 
     /// One CreateTags call per (key, value) for every instance that needs it.
-    async fn write_tags(
+    async fn write_tags<F: Fn() -> bool>(
         &self,
         records: &mut [InstanceRecord],
-        deadline: &Deadline<'_, C>,
-        calls: &mut CallCounts,
+        ec2: &mut Batches<'_, E, F>,
     ) {
-        let mut groups: BTreeMap<(String, String), Vec<(usize, usize)>> = BTreeMap::new();
+        let mut groups: BTreeMap<(String, String), Targets<(usize, usize)>> = BTreeMap::new();
         for (i, record) in records.iter_mut().enumerate() {
             for (j, v) in record.violations.iter_mut().enumerate() {
                 let Some(value) = &v.value else { continue };
@@ -394,25 +380,12 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
                     groups
                         .entry((v.tag_key.clone(), value.clone()))
                         .or_default()
-                        .push((i, j));
+                        .push(((i, j), record.instance_id.clone()));
                 }
             }
         }
-        for (tag, members) in groups {
-            let ids: Vec<String> = members
-                .iter()
-                .map(|&(i, _)| records[i].instance_id.clone())
-                .collect();
-            let outcomes = create_tags_in_batches(
-                &self.ec2,
-                &ids,
-                &[tag],
-                self.settings.batch_size,
-                || deadline.reached(),
-                calls,
-            )
-            .await;
-            for (&(i, j), applied) in members.iter().zip(outcomes) {
+        for (tag, targets) in groups {
+            for ((i, j), applied) in ec2.create_tags(&[tag], targets).await {
                 records[i].violations[j].outcome = applied.into();
             }
         }
@@ -516,17 +489,22 @@ mod tests {
     use crate::ports::LookupError;
     use fleet_ec2::Ec2ErrorKind;
 
-    /// Every way a run can fail, and a lookup failure (reported per instance), with its class.
+    /// A run fails with its rules table's class or its listing's; a lookup failure (reported per
+    /// instance) has the class of CloudTrail's code.
     #[test]
-    fn every_error_has_its_class() {
-        for class in ErrorClass::ALL {
-            let rules = RunError::Rules(ServiceError::new("rules table", class, "x"));
-            assert_eq!(rules.class(), class);
-        }
-        for kind in Ec2ErrorKind::ALL {
-            let error = Ec2Error::new(kind, "Code", "message");
-            assert_eq!(RunError::Describe(error.clone()).class(), error.class());
-        }
+    fn errors_have_their_class() {
+        let rules = RunError::Rules(ServiceError::new(
+            "rules table",
+            ErrorClass::NotFound,
+            "ResourceNotFoundException: no table",
+        ));
+        assert_eq!(rules.class(), ErrorClass::NotFound);
+        let denied = RunError::Describe(Ec2Error::new(
+            Ec2ErrorKind::Denied,
+            "UnauthorizedOperation",
+            "no",
+        ));
+        assert_eq!(denied.class(), ErrorClass::AccessDenied);
         let lookup = |code: &str, transient| LookupError {
             code: code.to_owned(),
             message: "m".to_owned(),
