@@ -1,14 +1,15 @@
 # Two commands on a fresh machine: `make demo` (the scheduler against a local AWS stand-in) and
-# `make test` (every test). Both create the project's Python virtualenv first when needed.
+# `make test` (every test). Both run `make setup` first: the project's Python virtualenv, the
+# browser test's npm package, and Debian's Chromium when it is missing.
 VENV := .venv
 TOOLS := $(VENV)/.installed
 SAM_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=eu-west-1 SAM_CLI_TELEMETRY=0
 
-.PHONY: setup demo test lint bench
+.PHONY: setup chromium demo test lint bench
 
 BROWSER := tests/browser/node_modules/.installed
 
-setup: $(TOOLS) $(BROWSER)
+setup: $(TOOLS) $(BROWSER) chromium
 
 # Pinned moto[server], cfn-lint, cargo-lambda (with ziglang), aws-sam-cli: see requirements-dev.txt.
 $(TOOLS): requirements-dev.txt
@@ -16,17 +17,42 @@ $(TOOLS): requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# playwright-core for the drive-page browser test (pinned in tests/browser/package-lock.json). The
-# browser itself is Debian's chromium (`apt-get install chromium`; `.ci/run` installs it).
-$(BROWSER): tests/browser/package-lock.json
-	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
-	touch $@
+# The drive-page browser test needs Node.js with playwright-core (pinned in
+# tests/browser/package-lock.json) and a Chromium: Debian's chromium, or CHROMIUM=/path/to/it.
+# Missing Debian packages are installed when this machine can (root with apt-get); otherwise
+# one line says how, setup goes on (the demo needs none of them) and the browser test fails
+# saying the same.
+CAN_APT := [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null
+APT_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
 
-demo: $(TOOLS)
+$(BROWSER): tests/browser/package-lock.json
+	@if ! command -v npm >/dev/null && $(CAN_APT); then \
+	  echo "make setup: installing Debian's nodejs and npm for the drive-page browser test (apt-get)"; \
+	  $(APT_INSTALL) nodejs npm >/dev/null; \
+	fi
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+	  echo "make setup: npm is missing; the drive-page browser test needs Node.js and npm: sudo apt-get install nodejs npm, then make setup"; \
+	fi
+
+chromium:
+	@if [ -x "$${CHROMIUM:-/usr/bin/chromium}" ]; then :; \
+	elif $(CAN_APT); then \
+	  echo "make setup: installing Debian's chromium for the drive-page browser test (apt-get)"; \
+	  $(APT_INSTALL) chromium >/dev/null \
+	    || echo "make setup: apt-get could not install chromium; the drive-page browser test fails until it is installed"; \
+	else \
+	  echo "make setup: $${CHROMIUM:-/usr/bin/chromium} is missing; the drive-page browser test needs it: sudo apt-get install --no-install-recommends chromium (or set CHROMIUM=/path/to/chromium)"; \
+	fi
+
+demo: setup
 	cargo run --quiet -p fleet-local --bin fleet-local-demo
 
-test: $(TOOLS) $(BROWSER)
-	cargo test --workspace
+# Every test binary, even after one fails (--no-fail-fast), then `tests: N passed, N failed`;
+# non-zero when any test failed.
+test: setup
+	tests/test-all.sh
 
 lint: $(TOOLS)
 	cargo fmt --all --check

@@ -1,17 +1,29 @@
-//! The skill function as the README runs it locally: `cargo lambda watch` (cargo-lambda from
-//! `.venv`) serving the real binary, with moto behind it, answering Alexa requests posted to
-//! the Lambda invoke API.
+//! The skill function as the README runs it locally: `cargo lambda watch --only-lambda-apis`
+//! (cargo-lambda from `.venv`) serving Lambda's runtime and invoke APIs, the real `alexa-skill`
+//! binary polling them with the README's variables, moto behind it, and
+//! `cargo lambda invoke alexa-skill --data-file events/…` sending Alexa requests.
+//!
+//! The README starts the binary with `cargo run -p alexa-skill`; the test starts the binary that
+//! `cargo test --workspace` built (see `fleet_testkit::runtime::workspace_binary`). Letting
+//! cargo-lambda build it instead (`cargo lambda watch` without `--only-lambda-apis` runs
+//! `cargo run --package alexa-skill --bin alexa-skill`) resolves features for the skill alone:
+//! tokio, serde, serde_json, bytes and the SDK crates lose the features other members and
+//! dev-dependencies turn on (`test-util`, `process`, `preserve_order`, …), so 55 of the skill's
+//! 194 build units — every crate above tokio or serde, the SDKs included — were compiled a
+//! second time (210 s of a CI run).
 
-use fleet_testkit::{free_port, load_event, workspace_root, Moto};
+use fleet_testkit::runtime::workspace_binary;
+use fleet_testkit::{free_port, workspace_root, Moto};
 use serde_json::Value;
+use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Kills the whole process group (cargo lambda, cargo run, the function) on drop.
-struct Watch(Child);
+/// Kills the whole process group on drop.
+struct Group(Child);
 
-impl Drop for Watch {
+impl Drop for Group {
     fn drop(&mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", "--", &format!("-{}", self.0.id())])
@@ -20,27 +32,42 @@ impl Drop for Watch {
     }
 }
 
-fn invoke(agent: &ureq::Agent, port: u16, event: &Value) -> Result<Value, String> {
-    let url = format!("http://127.0.0.1:{port}/2015-03-31/functions/alexa-skill/invocations");
-    let mut response = agent
-        .post(&url)
-        .send_json(event)
-        .map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    let text = response
-        .body_mut()
-        .read_to_string()
-        .map_err(|e| e.to_string())?;
-    if status >= 500 && text.is_empty() {
-        return Err(format!("HTTP {status}"));
+fn cargo_lambda() -> Command {
+    let path = workspace_root().join(".venv/bin/cargo-lambda");
+    assert!(
+        path.exists(),
+        "run `make setup` first: {} is missing",
+        path.display()
+    );
+    let mut command = Command::new(path);
+    command.arg("lambda").current_dir(workspace_root());
+    command
+}
+
+/// `cargo lambda invoke alexa-skill --data-file <file>`, as the README runs it, within 60 s.
+fn invoke(port: u16, file: &str) -> Output {
+    let mut child = cargo_lambda()
+        .args(["invoke", "alexa-skill", "--invoke-port", &port.to_string()])
+        .args(["--data-file", file, "--output-format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting cargo lambda invoke: {e}"));
+    let started = Instant::now();
+    while child.try_wait().ok().flatten().is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            drop(Group(child));
+            panic!("cargo lambda invoke {file}: no answer within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
-    serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))
+    child.wait_with_output().unwrap()
 }
 
 #[test]
 fn the_skill_answers_alexa_requests_under_cargo_lambda_watch() {
     let moto = Moto::start();
-    let sdk_env = moto.env();
     // The function reads its OTP key at init: put one in the stand-in's Secrets Manager.
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -52,24 +79,33 @@ fn the_skill_answers_alexa_requests_under_cargo_lambda_watch() {
             .await
             .unwrap();
     });
+
     let port = free_port();
-    let cargo_lambda = workspace_root().join(".venv/bin/cargo-lambda");
-    assert!(
-        cargo_lambda.exists(),
-        "run `make setup` first: {} is missing",
-        cargo_lambda.display()
-    );
-    let child = Command::new(&cargo_lambda)
+    let watch = cargo_lambda()
         .args([
-            "lambda",
             "watch",
+            "--only-lambda-apis",
             "--invoke-port",
             &port.to_string(),
-            "--package",
-            "alexa-skill",
         ])
-        .current_dir(workspace_root())
-        .envs(sdk_env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting cargo lambda watch: {e}"));
+    let _watch = Group(watch);
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "cargo lambda watch did not listen on {port} within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // The README's variables, then the runtime ones `--only-lambda-apis` leaves to the caller.
+    let skill = Command::new(workspace_binary("alexa-skill"))
+        .envs(moto.env())
         .env(
             "SKILL_ID",
             "amzn1.ask.skill.5d1c3f0e-7a2b-4c9d-8e1f-0a2b3c4d5e6f",
@@ -79,31 +115,28 @@ fn the_skill_answers_alexa_requests_under_cargo_lambda_watch() {
         .env("CODES_TABLE", "codes")
         .env("OTP_KEY_SECRET_ID", "fleet/otp-key")
         .env("CODE_LENGTH", "4")
+        .env(
+            "AWS_LAMBDA_RUNTIME_API",
+            format!("http://127.0.0.1:{port}/.rt/alexa-skill"),
+        )
+        .env("AWS_LAMBDA_FUNCTION_NAME", "alexa-skill")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "4096")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)
         .spawn()
-        .unwrap_or_else(|e| panic!("starting cargo lambda watch: {e}"));
-    let _watch = Watch(child);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(120)))
-        .http_status_as_error(false)
-        .build()
-        .into();
+        .unwrap_or_else(|e| panic!("starting alexa-skill: {e}"));
+    let _skill = Group(skill);
 
-    // The first invocation waits for the function to build and start.
-    let launch = load_event("alexa-skill/01-launch.json");
-    let started = Instant::now();
-    let answer = loop {
-        match invoke(&agent, port, &launch) {
-            Ok(answer) => break answer,
-            Err(e) if started.elapsed() < Duration::from_secs(300) => {
-                let _ = e;
-                std::thread::sleep(Duration::from_millis(500));
-            }
-            Err(e) => panic!("no answer from cargo lambda watch within 300 s: {e}"),
-        }
-    };
+    let launch = invoke(port, "events/alexa-skill/01-launch.json");
+    assert!(
+        launch.status.success(),
+        "{}",
+        String::from_utf8_lossy(&launch.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&launch.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&launch.stdout)));
     assert!(
         answer["response"]["outputSpeech"]["ssml"]
             .as_str()
@@ -112,15 +145,19 @@ fn the_skill_answers_alexa_requests_under_cargo_lambda_watch() {
     );
     assert_eq!(answer["response"]["shouldEndSession"], false);
 
-    let refused = invoke(
-        &agent,
-        port,
-        &load_event("alexa-skill/17-another-skill.json"),
-    )
-    .unwrap();
-    assert_eq!(refused["errorType"], "InvalidEvent", "{refused}");
-    assert_eq!(
-        refused["errorMessage"], "the request is not for this skill",
-        "{refused}"
+    let refused = invoke(port, "events/alexa-skill/17-another-skill.json");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success(),
+        "{}",
+        String::from_utf8_lossy(&refused.stdout)
+    );
+    assert!(
+        stderr.starts_with("Error: InvalidEvent"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the request is not for this skill"),
+        "{stderr}"
     );
 }

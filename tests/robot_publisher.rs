@@ -106,8 +106,30 @@ async fn sample_requests_publish_to_the_robot_topic_in_the_stand_in() {
     assert_eq!(expires - issued, chrono::Duration::seconds(3));
 }
 
+/// What the browser run needs, each missing piece failing the test with one line saying how to
+/// install it (`make setup` installs all three where it can).
+fn browser_prerequisites() {
+    let chromium = std::env::var_os("CHROMIUM")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/usr/bin/chromium".into());
+    assert!(
+        chromium.exists(),
+        "{} is missing: the drive-page browser test needs Chromium; install it with \
+         `make setup` as root, or `sudo apt-get install --no-install-recommends chromium`, \
+         or set CHROMIUM to a Chromium binary",
+        chromium.display()
+    );
+    let playwright = workspace_root().join("tests/browser/node_modules/playwright-core");
+    assert!(
+        playwright.exists(),
+        "{} is missing: run `make setup` (npm ci in tests/browser)",
+        playwright.display()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_drive_page_in_headless_chromium_publishes_forward() {
+    browser_prerequisites();
     let moto = Moto::start();
     moto.start_recording();
     let server = drive_server(wire(&moto).await).await;
@@ -121,7 +143,8 @@ async fn the_drive_page_in_headless_chromium_publishes_forward() {
         .await
         .unwrap_or_else(|e| {
             panic!(
-                "running node {}: {e} (is Node.js installed?)",
+                "running node {}: {e}: the drive-page browser test needs Node.js; install it \
+                 with `make setup` as root, or `sudo apt-get install nodejs npm`",
                 script.display()
             )
         });

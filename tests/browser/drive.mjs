@@ -10,7 +10,7 @@ if (!url) {
   process.exit(2);
 }
 if (!existsSync(executablePath)) {
-  console.error(`${executablePath} not found: install Debian's chromium (apt-get install chromium) or set CHROMIUM`);
+  console.error(`${executablePath} is missing: install Chromium with \`make setup\` as root, or \`sudo apt-get install --no-install-recommends chromium\`, or set CHROMIUM`);
   process.exit(2);
 }
 

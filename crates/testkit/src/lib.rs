@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod runtime;
+
 pub const REGION: &str = "eu-west-1";
 /// moto's default account.
 pub const ACCOUNT_ID: &str = "123456789012";
