@@ -69,3 +69,5 @@ pub fn invocation(payload: Value) -> LambdaEvent<Value> {
     context.request_id = "handler-request".into();
     LambdaEvent::new(payload, context)
 }
+
+pub mod moto;
