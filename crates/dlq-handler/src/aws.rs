@@ -89,7 +89,8 @@ impl Expr {
         if let Some(value) = value {
             let name = self.name(attribute);
             let value = self.value(value);
-            self.set.push(format!("{name} = if_not_exists({name}, {value})"));
+            self.set
+                .push(format!("{name} = if_not_exists({name}, {value})"));
         }
     }
 
@@ -153,7 +154,10 @@ fn failure_update(write: &ArchiveWrite) -> FailureUpdate {
     e.set("LastSeen", s(ts(write.seen_at)));
     e.set("ExpiresAt", n(write.expires_at.timestamp()));
     e.add("Count", n(1));
-    e.add("Deliveries", AttributeValue::Ss(vec![f.delivery_id.clone()]));
+    e.add(
+        "Deliveries",
+        AttributeValue::Ss(vec![f.delivery_id.clone()]),
+    );
     let id = e.name("Id");
     let deliveries = e.name("Deliveries");
     let delivery = e.value(s(f.delivery_id.clone()));
@@ -323,7 +327,10 @@ impl DynamoArchive {
         {
             Ok(_) => Transaction::Done,
             Err(SdkError::ServiceError(e))
-                if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(_)) =>
+                if matches!(
+                    e.err(),
+                    TransactWriteItemsError::TransactionCanceledException(_)
+                ) =>
             {
                 let TransactWriteItemsError::TransactionCanceledException(cancelled) = e.err()
                 else {
@@ -606,7 +613,10 @@ impl DynamoArchive {
         match result {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(err))
-                if matches!(err.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+                if matches!(
+                    err.err(),
+                    UpdateItemError::ConditionalCheckFailedException(_)
+                ) =>
             {
                 Err(ServiceError::new(
                     "DynamoDB",
@@ -776,7 +786,9 @@ impl EventSpill for S3Spill {
             .bucket(&self.bucket)
             .key(key)
             .content_type("application/json")
-            .body(aws_sdk_s3::primitives::ByteStream::from(event.as_bytes().to_vec()))
+            .body(aws_sdk_s3::primitives::ByteStream::from(
+                event.as_bytes().to_vec(),
+            ))
             .send()
             .await
             .map_err(|e| service_error("S3", &e))?;
@@ -824,7 +836,11 @@ impl LambdaInvoker {
 }
 
 impl Invoker for LambdaInvoker {
-    async fn invoke_async(&self, function: &str, payload: &str) -> Result<Option<String>, ServiceError> {
+    async fn invoke_async(
+        &self,
+        function: &str,
+        payload: &str,
+    ) -> Result<Option<String>, ServiceError> {
         use aws_sdk_lambda::operation::RequestId;
         let output = self
             .client

@@ -161,7 +161,10 @@ pub async fn show<A: Archive, S: EventSpill>(
     field("Last seen", Some(iso(item.last_seen)));
     field("Deliveries", Some(item.count.to_string()));
     field("Status", Some(item.status.as_str().to_owned()));
-    field("Replays", (item.replays > 0).then(|| item.replays.to_string()));
+    field(
+        "Replays",
+        (item.replays > 0).then(|| item.replays.to_string()),
+    );
     field("Replayed at", item.replayed_at.map(iso));
     field(
         "Replayed as",
@@ -183,7 +186,11 @@ pub async fn show<A: Archive, S: EventSpill>(
     field("Replayable", Some(verdict));
     match (&item.event, event) {
         (StoredEvent::Spilled { location, bytes }, Ok(event)) => {
-            let _ = writeln!(out, "Event ({location}, {bytes} bytes):\n{}", pretty(&event));
+            let _ = writeln!(
+                out,
+                "Event ({location}, {bytes} bytes):\n{}",
+                pretty(&event)
+            );
         }
         (StoredEvent::Spilled { location, .. }, Err(e)) => {
             let _ = writeln!(out, "Event ({location}): could not be read: {e}");
@@ -271,9 +278,7 @@ where
     if to_send == 0 {
         return match (&args.id, planned.is_empty()) {
             (_, true) => Ok("No new failures match: nothing to send.\n".to_owned()),
-            (Some(id), false) => Err(CliError::Refused(format!(
-                "Not replayed: {id}\n{plan}"
-            ))),
+            (Some(id), false) => Err(CliError::Refused(format!("Not replayed: {id}\n{plan}"))),
             (None, false) => Ok(format!("{plan}Nothing to send.\n")),
         };
     }
@@ -284,7 +289,11 @@ where
         return Ok(format!("{plan}Cancelled: nothing sent.\n"));
     }
     let sent = replay::execute(archive, invoker, pause, clock, &planned, args.rate).await;
-    let mut report = if args.id.is_none() { plan } else { String::new() };
+    let mut report = if args.id.is_none() {
+        plan
+    } else {
+        String::new()
+    };
     let mut failed = 0;
     for s in &sent {
         match (&s.invoked, &s.marked) {

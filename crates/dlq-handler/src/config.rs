@@ -43,7 +43,11 @@ pub struct Config {
     pub settings: Settings,
 }
 
-fn in_range(name: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> Result<i64, ConfigError> {
+fn in_range(
+    name: &str,
+    value: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, ConfigError> {
     if range.contains(&value) {
         Ok(value)
     } else {
@@ -57,8 +61,16 @@ fn in_range(name: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> Res
 
 impl Config {
     pub fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
-        let minutes = in_range("DIGEST_MINUTES", vars.parsed_or("DIGEST_MINUTES", 15)?, 5..=1440)?;
-        let days = in_range("RETENTION_DAYS", vars.parsed_or("RETENTION_DAYS", 30)?, 1..=365)?;
+        let minutes = in_range(
+            "DIGEST_MINUTES",
+            vars.parsed_or("DIGEST_MINUTES", 15)?,
+            5..=1440,
+        )?;
+        let days = in_range(
+            "RETENTION_DAYS",
+            vars.parsed_or("RETENTION_DAYS", 30)?,
+            1..=365,
+        )?;
         let sources = match vars.optional("DLQ_SOURCES") {
             None => SourceMap::default(),
             Some(value) => value.parse().map_err(|reason| ConfigError::Invalid {
@@ -91,7 +103,10 @@ mod tests {
         assert_eq!(config.settings, Settings::default());
         assert_eq!(config.report_topic_arn, None);
         let err = Config::from_vars(&[("SPILL_BUCKET", "b")]).unwrap_err();
-        assert_eq!(err.to_string(), "missing environment variable ARCHIVE_TABLE");
+        assert_eq!(
+            err.to_string(),
+            "missing environment variable ARCHIVE_TABLE"
+        );
         let err = Config::from_vars(&[
             ("ARCHIVE_TABLE", "a"),
             ("SPILL_BUCKET", "b"),
@@ -112,7 +127,10 @@ mod tests {
             ("DIGEST_MINUTES", "60"),
             ("RETENTION_DAYS", "7"),
             ("REPORT_TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:r"),
-            ("DLQ_SOURCES", "arn:aws:sns:eu-west-1:123456789012:sns-lambda-test=legacy"),
+            (
+                "DLQ_SOURCES",
+                "arn:aws:sns:eu-west-1:123456789012:sns-lambda-test=legacy",
+            ),
         ])
         .unwrap();
         assert_eq!(config.settings.digest_window, chrono::Duration::hours(1));

@@ -31,7 +31,13 @@ fn t(s: &str) -> DateTime<Utc> {
 }
 
 /// A failure of `function` with `class`, archive id `id`, delivered by message `delivery`.
-pub fn write(id: &str, delivery: &str, function: &str, class: FailureClass, seen: &str) -> ArchiveWrite {
+pub fn write(
+    id: &str,
+    delivery: &str,
+    function: &str,
+    class: FailureClass,
+    seen: &str,
+) -> ArchiveWrite {
     let seen_at = t(seen);
     ArchiveWrite {
         failure: Failure {
@@ -55,7 +61,9 @@ pub fn write(id: &str, delivery: &str, function: &str, class: FailureClass, seen
             failed_at: Some(seen_at - Duration::seconds(2)),
             event: r#"{"detail-type":"AWS API Call via CloudTrail","source":"aws.ec2"}"#.to_owned(),
         },
-        event: StoredEvent::Inline(r#"{"detail-type":"AWS API Call via CloudTrail","source":"aws.ec2"}"#.to_owned()),
+        event: StoredEvent::Inline(
+            r#"{"detail-type":"AWS API Call via CloudTrail","source":"aws.ec2"}"#.to_owned(),
+        ),
         seen_at,
         window: crate::model::window_start(seen_at, Duration::minutes(15)),
         expires_at: seen_at + Duration::days(30),
@@ -70,16 +78,34 @@ fn ok<T, E: std::fmt::Display>(r: Result<T, E>, what: &str) -> T {
 /// read-back of every field.
 pub async fn dedup_and_read_back<H: ArchiveHarness>(harness: &H) {
     let a = harness.archive();
-    let first = write("r-1", "m-1", "ec2-scheduler", FailureClass::MissingResource, "2026-11-23T09:01:00Z");
-    let other = write("r-2", "m-2", "tagging-policy", FailureClass::Timeout, "2026-11-23T09:01:00Z");
+    let first = write(
+        "r-1",
+        "m-1",
+        "ec2-scheduler",
+        FailureClass::MissingResource,
+        "2026-11-23T09:01:00Z",
+    );
+    let other = write(
+        "r-2",
+        "m-2",
+        "tagging-policy",
+        FailureClass::Timeout,
+        "2026-11-23T09:01:00Z",
+    );
     let results = a.record(&[first.clone(), other.clone()]).await;
-    assert_eq!(results, vec![Ok(Recorded::Archived), Ok(Recorded::Archived)]);
+    assert_eq!(
+        results,
+        vec![Ok(Recorded::Archived), Ok(Recorded::Archived)]
+    );
 
     // The same message again (SQS at-least-once): nothing changes.
     let mut again = first.clone();
     again.seen_at = t("2026-11-23T09:05:00Z");
     let results = a.record(&[again.clone(), other.clone()]).await;
-    assert_eq!(results, vec![Ok(Recorded::AlreadyCounted), Ok(Recorded::AlreadyCounted)]);
+    assert_eq!(
+        results,
+        vec![Ok(Recorded::AlreadyCounted), Ok(Recorded::AlreadyCounted)]
+    );
     let item = ok(a.get("r-1").await, "get").unwrap_or_else(|| panic!("r-1 missing"));
     assert_eq!(item.count, 1);
     assert_eq!(item.last_seen, first.seen_at);
@@ -92,12 +118,18 @@ pub async fn dedup_and_read_back<H: ArchiveHarness>(harness: &H) {
     let mut third = second.clone();
     third.failure.delivery_id = "m-4".into();
     let results = a.record(&[second.clone(), third]).await;
-    assert_eq!(results, vec![Ok(Recorded::Archived), Ok(Recorded::Archived)]);
+    assert_eq!(
+        results,
+        vec![Ok(Recorded::Archived), Ok(Recorded::Archived)]
+    );
     let item = ok(a.get("r-1").await, "get").unwrap_or_else(|| panic!("r-1 missing"));
     assert_eq!(item.count, 3);
     assert_eq!(item.first_seen, first.seen_at);
     assert_eq!(item.last_seen, second.seen_at);
-    assert_eq!(item.window, first.window, "counted in the window it was first seen in");
+    assert_eq!(
+        item.window, first.window,
+        "counted in the window it was first seen in"
+    );
     assert_eq!(item.status, Status::New);
     assert_eq!(item.function.as_deref(), Some("ec2-scheduler"));
     assert_eq!(item.function_arn, first.failure.function_arn);
@@ -112,14 +144,23 @@ pub async fn dedup_and_read_back<H: ArchiveHarness>(harness: &H) {
     assert_eq!(item.source_arn, first.failure.source_arn);
     assert_eq!(item.failed_at, first.failure.failed_at);
     assert_eq!(item.event, first.event);
-    assert_eq!(item.expires_at, second.expires_at, "the TTL moves with the last delivery");
+    assert_eq!(
+        item.expires_at, second.expires_at,
+        "the TTL moves with the last delivery"
+    );
     assert_eq!(ok(a.get("nope").await, "get"), None);
 }
 
 /// Filters, the window index, status changes on existing items only, spilled event pointers.
 pub async fn filters_windows_and_status<H: ArchiveHarness>(harness: &H) {
     let a = harness.archive();
-    let mut spilled = write("r-3", "m-3", "tagging-policy", FailureClass::Throttled, "2026-11-23T09:31:00Z");
+    let mut spilled = write(
+        "r-3",
+        "m-3",
+        "tagging-policy",
+        FailureClass::Throttled,
+        "2026-11-23T09:31:00Z",
+    );
     spilled.event = StoredEvent::Spilled {
         location: SpillLocation {
             bucket: "spill".into(),
@@ -127,24 +168,49 @@ pub async fn filters_windows_and_status<H: ArchiveHarness>(harness: &H) {
         },
         bytes: 70_000,
     };
-    let mut unknown = write("raw-m-4", "m-4", "x", FailureClass::Unparseable, "2026-11-23T09:32:00Z");
+    let mut unknown = write(
+        "raw-m-4",
+        "m-4",
+        "x",
+        FailureClass::Unparseable,
+        "2026-11-23T09:32:00Z",
+    );
     unknown.failure.function = None;
     unknown.failure.function_arn = None;
     let results = a
         .record(&[
-            write("r-1", "m-1", "ec2-scheduler", FailureClass::MissingResource, "2026-11-23T09:01:00Z"),
-            write("r-2", "m-2", "ec2-scheduler", FailureClass::Timeout, "2026-11-23T09:16:00Z"),
+            write(
+                "r-1",
+                "m-1",
+                "ec2-scheduler",
+                FailureClass::MissingResource,
+                "2026-11-23T09:01:00Z",
+            ),
+            write(
+                "r-2",
+                "m-2",
+                "ec2-scheduler",
+                FailureClass::Timeout,
+                "2026-11-23T09:16:00Z",
+            ),
             spilled.clone(),
             unknown,
         ])
         .await;
-    assert!(results.iter().all(|r| r == &Ok(Recorded::Archived)), "{results:?}");
+    assert!(
+        results.iter().all(|r| r == &Ok(Recorded::Archived)),
+        "{results:?}"
+    );
 
     let ids = |items: Vec<crate::model::ArchivedFailure>| -> Vec<String> {
         items.into_iter().map(|i| i.id).collect()
     };
     let all = ok(a.list(&Filter::default()).await, "list");
-    assert_eq!(ids(all), ["r-1", "r-2", "r-3", "raw-m-4"], "oldest last seen first");
+    assert_eq!(
+        ids(all),
+        ["r-1", "r-2", "r-3", "raw-m-4"],
+        "oldest last seen first"
+    );
     let filter = Filter {
         function: Some("ec2-scheduler".into()),
         ..Filter::default()
@@ -172,8 +238,15 @@ pub async fn filters_windows_and_status<H: ArchiveHarness>(harness: &H) {
     assert_eq!(item.function, None);
 
     let at = t("2026-11-23T10:00:00Z");
-    ok(a.mark_replayed("r-2", at, Some("new-request".into())).await, "mark");
-    ok(a.mark_replayed("r-2", at + Duration::minutes(1), None).await, "mark again");
+    ok(
+        a.mark_replayed("r-2", at, Some("new-request".into())).await,
+        "mark",
+    );
+    ok(
+        a.mark_replayed("r-2", at + Duration::minutes(1), None)
+            .await,
+        "mark again",
+    );
     let item = ok(a.get("r-2").await, "get").unwrap_or_else(|| panic!("r-2"));
     assert_eq!(item.status, Status::Replayed);
     assert_eq!(item.replays, 2);
@@ -183,14 +256,27 @@ pub async fn filters_windows_and_status<H: ArchiveHarness>(harness: &H) {
         status: Some(Status::New),
         ..Filter::default()
     };
-    assert_eq!(ids(ok(a.list(&filter).await, "list")), ["r-1", "r-3", "raw-m-4"]);
+    assert_eq!(
+        ids(ok(a.list(&filter).await, "list")),
+        ["r-1", "r-3", "raw-m-4"]
+    );
     ok(a.resolve("r-1", at).await, "resolve");
     let item = ok(a.get("r-1").await, "get").unwrap_or_else(|| panic!("r-1"));
-    assert_eq!((item.status, item.resolved_at), (Status::Resolved, Some(at)));
+    assert_eq!(
+        (item.status, item.resolved_at),
+        (Status::Resolved, Some(at))
+    );
     let missing = a.mark_replayed("gone", at, None).await.unwrap_err();
     assert_eq!(missing.class, ErrorClass::NotFound);
-    assert_eq!(a.resolve("gone", at).await.unwrap_err().class, ErrorClass::NotFound);
-    assert_eq!(ok(a.get("gone").await, "get"), None, "a status change creates nothing");
+    assert_eq!(
+        a.resolve("gone", at).await.unwrap_err().class,
+        ErrorClass::NotFound
+    );
+    assert_eq!(
+        ok(a.get("gone").await, "get"),
+        None,
+        "a status change creates nothing"
+    );
 }
 
 /// A window is claimed once, completed once; a released or stale claim can be taken again.
@@ -202,16 +288,31 @@ pub async fn digest_ledger<H: ArchiveHarness>(harness: &H) {
     let stale = Duration::minutes(10);
     assert_eq!(ok(a.unsent(&[w1, w2]).await, "unsent"), [w1, w2]);
     assert!(ok(a.claim(w1, at, stale).await, "claim"));
-    assert!(!ok(a.claim(w1, at + Duration::minutes(1), stale).await, "claim"), "claimed by another run");
+    assert!(
+        !ok(a.claim(w1, at + Duration::minutes(1), stale).await, "claim"),
+        "claimed by another run"
+    );
     ok(a.complete(w1, at, 2).await, "complete");
     assert_eq!(ok(a.unsent(&[w1, w2]).await, "unsent"), [w2]);
-    assert!(!ok(a.claim(w1, at + Duration::hours(1), stale).await, "claim"), "sent windows stay sent");
+    assert!(
+        !ok(a.claim(w1, at + Duration::hours(1), stale).await, "claim"),
+        "sent windows stay sent"
+    );
 
     assert!(ok(a.claim(w2, at, stale).await, "claim"));
     ok(a.release(w2).await, "release");
-    assert!(ok(a.claim(w2, at + Duration::minutes(1), stale).await, "claim after release"));
-    assert!(!ok(a.claim(w2, at + Duration::minutes(5), stale).await, "claim"));
-    assert!(ok(a.claim(w2, at + Duration::minutes(12), stale).await, "a stale claim is taken over"));
+    assert!(ok(
+        a.claim(w2, at + Duration::minutes(1), stale).await,
+        "claim after release"
+    ));
+    assert!(!ok(
+        a.claim(w2, at + Duration::minutes(5), stale).await,
+        "claim"
+    ));
+    assert!(ok(
+        a.claim(w2, at + Duration::minutes(12), stale).await,
+        "a stale claim is taken over"
+    ));
     // Ledger items are not failures.
     assert!(ok(a.list(&Filter::default()).await, "list").is_empty());
 }
@@ -228,5 +329,8 @@ pub async fn spill<H: SpillHarness>(harness: &H) {
         bucket: harness.bucket().to_owned(),
         key: "events/f/none.json".into(),
     };
-    assert_eq!(s.get(&missing).await.unwrap_err().class, ErrorClass::NotFound);
+    assert_eq!(
+        s.get(&missing).await.unwrap_err().class,
+        ErrorClass::NotFound
+    );
 }

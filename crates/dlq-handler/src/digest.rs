@@ -92,7 +92,13 @@ pub fn subject(group: &Group, window: DateTime<Utc>, length: chrono::Duration) -
     );
     subject
         .chars()
-        .map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' })
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '?'
+            }
+        })
         .take(100)
         .collect()
 }
@@ -188,7 +194,9 @@ mod tests {
         // Within the grace after 09:15, 09:00-09:15 is not closed yet.
         let now: DateTime<Utc> = "2026-11-23T09:15:30Z".parse().unwrap();
         assert_eq!(
-            closed_windows(now, len).last().map(|w| w.format("%H:%M").to_string()),
+            closed_windows(now, len)
+                .last()
+                .map(|w| w.format("%H:%M").to_string()),
             Some("08:45".to_owned())
         );
     }

@@ -11,9 +11,9 @@
 //! - `replay.rs` decides what may be replayed and sends it (`cli.rs` is `fleet dlq`);
 //! - `lambda_shapes.rs` builds what Lambda sends for a failure, for tests and samples.
 
-pub mod classify;
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod classify;
 #[cfg(feature = "aws")]
 pub mod cli;
 pub mod config;
@@ -36,7 +36,6 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
 
 use crate::config::Settings;
 use crate::model::{window_start, ArchiveWrite, Failure, Recorded, StoredEvent};

@@ -156,7 +156,10 @@ impl Archive for MemoryArchive {
             let e = ServiceError::new(
                 "DynamoDB",
                 ErrorClass::Internal,
-                format!("ValidationException: {} writes in one batch; at most {MAX_BATCH}", batch.len()),
+                format!(
+                    "ValidationException: {} writes in one batch; at most {MAX_BATCH}",
+                    batch.len()
+                ),
             );
             return batch.iter().map(|_| Err(e.clone())).collect();
         }
@@ -171,7 +174,10 @@ impl Archive for MemoryArchive {
             state.calls.batch_writes += 1;
         }
         state.calls.item_writes += duplicates;
-        batch.iter().map(|w| Self::write_one(&mut state, w)).collect()
+        batch
+            .iter()
+            .map(|w| Self::write_one(&mut state, w))
+            .collect()
     }
 
     async fn get(&self, id: &str) -> Result<Option<ArchivedFailure>, ServiceError> {
@@ -253,8 +259,8 @@ impl DigestLedger for MemoryArchive {
         let mut state = lock(&self.state);
         Self::check(&state)?;
         let ledger = state.digests.entry(window).or_default();
-        let free = ledger.sent_at.is_none()
-            && ledger.claimed_at.is_none_or(|c| c < at - stale_after);
+        let free =
+            ledger.sent_at.is_none() && ledger.claimed_at.is_none_or(|c| c < at - stale_after);
         if free {
             ledger.claimed_at = Some(at);
         }
@@ -333,11 +339,7 @@ impl EventSpill for MemorySpill {
             .filter(|_| location.bucket == self.bucket)
             .cloned()
             .ok_or_else(|| {
-                ServiceError::new(
-                    "S3",
-                    ErrorClass::NotFound,
-                    format!("NoSuchKey: {location}"),
-                )
+                ServiceError::new("S3", ErrorClass::NotFound, format!("NoSuchKey: {location}"))
             })
     }
 }
@@ -361,7 +363,11 @@ impl RecordingInvoker {
 }
 
 impl Invoker for RecordingInvoker {
-    async fn invoke_async(&self, function: &str, payload: &str) -> Result<Option<String>, ServiceError> {
+    async fn invoke_async(
+        &self,
+        function: &str,
+        payload: &str,
+    ) -> Result<Option<String>, ServiceError> {
         if let Some(e) = lock(&self.failing).get(function) {
             return Err(e.clone());
         }

@@ -158,7 +158,9 @@ impl FromStr for Status {
             "new" => Ok(Self::New),
             "replayed" => Ok(Self::Replayed),
             "resolved" => Ok(Self::Resolved),
-            other => Err(format!("{other:?} is not a status (new, replayed, resolved)")),
+            other => Err(format!(
+                "{other:?} is not a status (new, replayed, resolved)"
+            )),
         }
     }
 }

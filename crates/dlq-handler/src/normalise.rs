@@ -136,8 +136,7 @@ pub fn normalise(delivery: &Delivery, sources: &SourceMap) -> Failure {
     }
     if delivery.via == Via::Sqs {
         if let Some(json) = body_json.filter(is_sns_notification) {
-            return match parse::<aws_lambda_events::sns::SnsMessage>(json, "an SNS notification")
-            {
+            return match parse::<aws_lambda_events::sns::SnsMessage>(json, "an SNS notification") {
                 Ok(message) => {
                     let inner = sns_delivery(message, Via::SnsViaSqs);
                     let mut failure = normalise_inner(&inner, sources, delivery);
@@ -333,7 +332,13 @@ mod tests {
             map.function_for("arn:aws:sns:eu-west-1:123456789012:sns-lambda-test"),
             Some("legacy-fn")
         );
-        assert_eq!(function_name(map.function_for("arn:aws:sqs:eu-west-1:123456789012:q").unwrap()), "f");
+        assert_eq!(
+            function_name(
+                map.function_for("arn:aws:sqs:eu-west-1:123456789012:q")
+                    .unwrap()
+            ),
+            "f"
+        );
         assert_eq!("".parse::<SourceMap>(), Ok(SourceMap::default()));
         assert!("queue=fn".parse::<SourceMap>().is_err());
         assert!("arn:aws:sqs:eu-west-1:1:q".parse::<SourceMap>().is_err());

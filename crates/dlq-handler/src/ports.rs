@@ -78,7 +78,10 @@ pub trait DigestLedger: Send + Sync {
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
 
     /// Gives the claim up (the digest could not be sent; the next run tries again).
-    fn release(&self, window: DateTime<Utc>) -> impl Future<Output = Result<(), ServiceError>> + Send;
+    fn release(
+        &self,
+        window: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
 }
 
 /// Where events too large for an archive item go (an S3 bucket).

@@ -26,7 +26,9 @@ pub enum Refusal {
     /// The source did not name the function (map the queue or topic in `DLQ_SOURCES`).
     UnknownFunction,
     /// The event's meaning is bound to its instant.
-    BoundToInstant { time: Option<String> },
+    BoundToInstant {
+        time: Option<String>,
+    },
     /// The event is spilled and could not be read back.
     EventUnreadable(String),
     /// The class fails the same way until something is fixed.
@@ -76,7 +78,9 @@ impl fmt::Display for Refusal {
 pub fn target(item: &ArchivedFailure) -> Option<String> {
     if let Some(arn) = &item.function_arn {
         let parts: Vec<&str> = arn.split(':').collect();
-        if parts.len() == 8 && (parts[7] == "$LATEST" || parts[7].chars().all(|c| c.is_ascii_digit())) {
+        if parts.len() == 8
+            && (parts[7] == "$LATEST" || parts[7].chars().all(|c| c.is_ascii_digit()))
+        {
             return Some(parts[..7].join(":"));
         }
         return Some(arn.clone());
@@ -332,9 +336,15 @@ where
             Err(e) => Err(e.clone()),
         };
         match (&invoked, &marked) {
-            (Ok(request_id), Ok(())) => tracing::info!(id = %p.item.id, %function, replay_request_id = request_id.as_deref().unwrap_or_default(), "replayed"),
-            (Ok(_), Err(e)) => tracing::error!(id = %p.item.id, %function, error = %e, "replayed, but marking the item failed"),
-            (Err(e), _) => tracing::error!(id = %p.item.id, %function, error = %e, "replay invoke failed"),
+            (Ok(request_id), Ok(())) => {
+                tracing::info!(id = %p.item.id, %function, replay_request_id = request_id.as_deref().unwrap_or_default(), "replayed")
+            }
+            (Ok(_), Err(e)) => {
+                tracing::error!(id = %p.item.id, %function, error = %e, "replayed, but marking the item failed")
+            }
+            (Err(e), _) => {
+                tracing::error!(id = %p.item.id, %function, error = %e, "replay invoke failed")
+            }
         }
         sent.push(Sent {
             id: p.item.id.clone(),
@@ -364,7 +374,11 @@ mod tests {
             "2026-11-23T06:00:00+00:00"
         );
         assert_eq!(
-            "2026-11-23T09:00:00Z".parse::<Since>().unwrap().resolve(now).to_rfc3339(),
+            "2026-11-23T09:00:00Z"
+                .parse::<Since>()
+                .unwrap()
+                .resolve(now)
+                .to_rfc3339(),
             "2026-11-23T09:00:00+00:00"
         );
         assert!("yesterday".parse::<Since>().is_err());

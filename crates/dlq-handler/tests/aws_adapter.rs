@@ -8,7 +8,9 @@ mod common;
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
 use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_sdk_dynamodb::operation::scan::ScanOutput;
-use aws_sdk_dynamodb::operation::transact_write_items::{TransactWriteItemsError, TransactWriteItemsOutput};
+use aws_sdk_dynamodb::operation::transact_write_items::{
+    TransactWriteItemsError, TransactWriteItemsOutput,
+};
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::error::{
     ConditionalCheckFailedException, ProvisionedThroughputExceededException,
@@ -55,8 +57,14 @@ fn batch(n: usize) -> Vec<ArchiveWrite> {
 fn cancelled(codes: Vec<&'static str>) -> Rule {
     mock!(aws_sdk_dynamodb::Client::transact_write_items).then_error(move || {
         let mut e = TransactionCanceledException::builder()
-            .message("Transaction cancelled, please refer cancellation reasons for specific reasons")
-            .meta(ErrorMetadata::builder().code("TransactionCanceledException").build());
+            .message(
+                "Transaction cancelled, please refer cancellation reasons for specific reasons",
+            )
+            .meta(
+                ErrorMetadata::builder()
+                    .code("TransactionCanceledException")
+                    .build(),
+            );
         for code in &codes {
             e = e.cancellation_reasons(CancellationReason::builder().code(*code).build());
         }
@@ -77,7 +85,9 @@ fn throughput_exceeded() -> UpdateItemError {
             .meta(
                 ErrorMetadata::builder()
                     .code("ProvisionedThroughputExceededException")
-                    .message("The level of configured provisioned throughput for the table was exceeded")
+                    .message(
+                        "The level of configured provisioned throughput for the table was exceeded",
+                    )
                     .build(),
             )
             .build(),
@@ -97,13 +107,19 @@ async fn a_clean_batch_of_ten_is_one_conditional_transaction() {
                     // The condition names the delivering message: a redelivery fails it.
                     let delivery = u
                         .condition_expression()
-                        .and_then(|c| c.strip_prefix("attribute_not_exists(#Id) OR NOT contains(#Deliveries, "))
+                        .and_then(|c| {
+                            c.strip_prefix(
+                                "attribute_not_exists(#Id) OR NOT contains(#Deliveries, ",
+                            )
+                        })
                         .and_then(|c| c.strip_suffix(')'));
                     u.table_name() == "archive"
                         && u.key().get("Id") == Some(&AttributeValue::S(format!("req-{i}")))
                         && names.get("#Deliveries").map(String::as_str) == Some("Deliveries")
-                        && delivery.and_then(|d| values.get(d)) == Some(&AttributeValue::S(format!("msg-{i}")))
-                        && u.update_expression().contains("#Status = if_not_exists(#Status, ")
+                        && delivery.and_then(|d| values.get(d))
+                            == Some(&AttributeValue::S(format!("msg-{i}")))
+                        && u.update_expression()
+                            .contains("#Status = if_not_exists(#Status, ")
                         && u.update_expression().contains("ADD #Count ")
                 })
         })
@@ -116,10 +132,23 @@ async fn a_clean_batch_of_ten_is_one_conditional_transaction() {
 
 #[tokio::test]
 async fn throttling_on_one_message_of_a_batch_fails_only_that_message() {
-    let first = cancelled(vec!["None", "None", "None", "ThrottlingError", "None", "None", "None", "None", "None", "None"]);
+    let first = cancelled(vec![
+        "None",
+        "None",
+        "None",
+        "ThrottlingError",
+        "None",
+        "None",
+        "None",
+        "None",
+        "None",
+        "None",
+    ]);
     let rest = transaction_of(9);
     let alone = mock!(aws_sdk_dynamodb::Client::update_item)
-        .match_requests(|r| r.key().and_then(|k| k.get("Id")) == Some(&AttributeValue::S("req-3".into())))
+        .match_requests(|r| {
+            r.key().and_then(|k| k.get("Id")) == Some(&AttributeValue::S("req-3".into()))
+        })
         .then_error(throughput_exceeded);
     let archive = dynamo(&[&first, &rest, &alone]);
     let app = App {
@@ -133,18 +162,40 @@ async fn throttling_on_one_message_of_a_batch_fails_only_that_message() {
     let error = HandlerError::new(ErrorClass::NotFound, "DynamoDB: ResourceNotFoundException");
     let records = (0..10)
         .map(|n| {
-            let r = destination_record(SCHEDULER, &format!("req-{n}"), &serde_json::json!({"n": n}), &diagnostic(&error), 3, t("2026-11-23T09:04:00Z"));
-            sqs_record(&format!("msg-{n}"), QUEUE, &r.to_string(), &[], t("2026-11-23T09:04:01Z"))
+            let r = destination_record(
+                SCHEDULER,
+                &format!("req-{n}"),
+                &serde_json::json!({"n": n}),
+                &diagnostic(&error),
+                3,
+                t("2026-11-23T09:04:00Z"),
+            );
+            sqs_record(
+                &format!("msg-{n}"),
+                QUEUE,
+                &r.to_string(),
+                &[],
+                t("2026-11-23T09:04:01Z"),
+            )
         })
         .collect();
     let answer = app.handle(invocation(sqs_event(records))).await.unwrap();
     assert_eq!(answer.failed_items(), ["msg-3"]);
-    assert_eq!((first.num_calls(), rest.num_calls(), alone.num_calls()), (1, 1, 1));
+    assert_eq!(
+        (first.num_calls(), rest.num_calls(), alone.num_calls()),
+        (1, 1, 1)
+    );
 }
 
 #[tokio::test]
 async fn redeliveries_settle_in_the_cancellation_and_the_rest_is_one_more_transaction() {
-    let first = cancelled(vec!["ConditionalCheckFailed", "None", "None", "ConditionalCheckFailed", "None"]);
+    let first = cancelled(vec![
+        "ConditionalCheckFailed",
+        "None",
+        "None",
+        "ConditionalCheckFailed",
+        "None",
+    ]);
     let rest = transaction_of(3);
     let archive = dynamo(&[&first, &rest]);
     let results = archive.record(&batch(5)).await;
@@ -163,20 +214,21 @@ async fn redeliveries_settle_in_the_cancellation_and_the_rest_is_one_more_transa
 
 #[tokio::test]
 async fn a_transaction_that_fails_outright_is_written_item_by_item() {
-    let broken = mock!(aws_sdk_dynamodb::Client::transact_write_items)
-        .then_http_response(|| {
-            aws_smithy_runtime_api::http::Response::new(
-                aws_smithy_runtime_api::http::StatusCode::try_from(500).unwrap(),
-                aws_smithy_types::body::SdkBody::from("{}"),
-            )
-        });
+    let broken = mock!(aws_sdk_dynamodb::Client::transact_write_items).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(500).unwrap(),
+            aws_smithy_types::body::SdkBody::from("{}"),
+        )
+    });
     let ok = mock!(aws_sdk_dynamodb::Client::update_item)
         .sequence()
         .output(|| UpdateItemOutput::builder().build())
         .times(2)
         .error(|| {
             UpdateItemError::ConditionalCheckFailedException(
-                ConditionalCheckFailedException::builder().message("The conditional request failed").build(),
+                ConditionalCheckFailedException::builder()
+                    .message("The conditional request failed")
+                    .build(),
             )
         })
         .build();
@@ -184,7 +236,11 @@ async fn a_transaction_that_fails_outright_is_written_item_by_item() {
     let results = archive.record(&batch(3)).await;
     assert_eq!(
         results,
-        vec![Ok(Recorded::Archived), Ok(Recorded::Archived), Ok(Recorded::AlreadyCounted)]
+        vec![
+            Ok(Recorded::Archived),
+            Ok(Recorded::Archived),
+            Ok(Recorded::AlreadyCounted)
+        ]
     );
     assert_eq!((broken.num_calls(), ok.num_calls()), (1, 3));
 }
@@ -199,19 +255,26 @@ async fn a_single_write_and_a_repeated_id_use_update_item_and_throttling_is_back
         .output(|| UpdateItemOutput::builder().build())
         .times(2)
         .build();
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, &[&throttled_then_ok], |c| c
-        .retry_config(
+    let client = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::Sequential,
+        &[&throttled_then_ok],
+        |c| c.retry_config(
             aws_sdk_dynamodb::config::retry::RetryConfig::standard()
                 .with_max_attempts(3)
                 .with_initial_backoff(std::time::Duration::from_millis(5))
-        ));
+        )
+    );
     let archive = DynamoArchive::new(client, "archive");
     let mut writes = batch(1);
     let mut repeat = writes[0].clone();
     repeat.failure.delivery_id = "msg-again".into();
     writes.push(repeat);
     let results = archive.record(&writes).await;
-    assert_eq!(results, vec![Ok(Recorded::Archived), Ok(Recorded::Archived)]);
+    assert_eq!(
+        results,
+        vec![Ok(Recorded::Archived), Ok(Recorded::Archived)]
+    );
     assert_eq!(throttled_then_ok.num_calls(), 3);
 }
 
@@ -222,7 +285,11 @@ async fn persistent_throttling_of_a_lone_write_is_throttled() {
     let results = archive.record(&batch(1)).await;
     let err = results[0].clone().unwrap_err();
     assert_eq!(err.class, ErrorClass::Throttled);
-    assert!(err.to_string().starts_with("DynamoDB: ProvisionedThroughputExceededException"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("DynamoDB: ProvisionedThroughputExceededException"),
+        "{err}"
+    );
 }
 
 fn item(id: &str, class: &str) -> HashMap<String, AttributeValue> {
@@ -237,8 +304,14 @@ fn item(id: &str, class: &str) -> HashMap<String, AttributeValue> {
         ("Window".to_owned(), s("2026-11-23T09:00:00.000Z")),
         ("Status".to_owned(), s("new")),
         ("Count".to_owned(), AttributeValue::N("2".into())),
-        ("ExpiresAt".to_owned(), AttributeValue::N("1797500000".into())),
-        ("EventLocation".to_owned(), s("s3://spill/events/ec2-scheduler/a.json")),
+        (
+            "ExpiresAt".to_owned(),
+            AttributeValue::N("1797500000".into()),
+        ),
+        (
+            "EventLocation".to_owned(),
+            s("s3://spill/events/ec2-scheduler/a.json"),
+        ),
         ("EventBytes".to_owned(), AttributeValue::N("70000".into())),
     ])
 }
@@ -248,7 +321,8 @@ async fn list_follows_pages_and_a_corrupt_item_is_corrupt_state() {
     let page1 = mock!(aws_sdk_dynamodb::Client::scan)
         .match_requests(|r| {
             r.exclusive_start_key().is_none()
-                && r.filter_expression() == Some("attribute_exists(#class) AND #function = :function")
+                && r.filter_expression()
+                    == Some("attribute_exists(#class) AND #function = :function")
         })
         .then_output(|| {
             ScanOutput::builder()
@@ -266,7 +340,10 @@ async fn list_follows_pages_and_a_corrupt_item_is_corrupt_state() {
     };
     let items = archive.list(&filter).await.unwrap();
     // Both pages, sorted by last seen then id.
-    assert_eq!(items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(
+        items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
     assert_eq!(items[1].count, 2);
     assert_eq!(
         items[1].event,
@@ -276,36 +353,56 @@ async fn list_follows_pages_and_a_corrupt_item_is_corrupt_state() {
         }
     );
 
-    let corrupt = mock!(aws_sdk_dynamodb::Client::get_item)
-        .then_output(|| GetItemOutput::builder().set_item(Some(item("c", "Sluggish"))).build());
+    let corrupt = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| {
+        GetItemOutput::builder()
+            .set_item(Some(item("c", "Sluggish")))
+            .build()
+    });
     let archive = dynamo(&[&corrupt]);
     let err = archive.get("c").await.unwrap_err();
     assert_eq!(err.class, ErrorClass::CorruptState);
-    assert!(err.to_string().contains("\"Sluggish\" is not a failure class"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("\"Sluggish\" is not a failure class"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn the_ledger_asks_again_for_unprocessed_keys() {
     let windows = [t("2026-11-23T09:00:00Z"), t("2026-11-23T09:15:00Z")];
-    let partial = mock!(aws_sdk_dynamodb::Client::batch_get_item)
-        .then_output(|| {
-            let unprocessed = KeysAndAttributes::builder()
-                .keys(HashMap::from([("Id".to_owned(), AttributeValue::S("digest#2026-11-23T09:15:00.000Z".into()))]))
-                .build()
-                .unwrap();
-            BatchGetItemOutput::builder()
-                .responses(
-                    "archive",
-                    vec![HashMap::from([
-                        ("Id".to_owned(), AttributeValue::S("digest#2026-11-23T09:00:00.000Z".into())),
-                        ("SentAt".to_owned(), AttributeValue::S("2026-11-23T09:16:00.000Z".into())),
-                    ])],
-                )
-                .unprocessed_keys("archive", unprocessed)
-                .build()
-        });
+    let partial = mock!(aws_sdk_dynamodb::Client::batch_get_item).then_output(|| {
+        let unprocessed = KeysAndAttributes::builder()
+            .keys(HashMap::from([(
+                "Id".to_owned(),
+                AttributeValue::S("digest#2026-11-23T09:15:00.000Z".into()),
+            )]))
+            .build()
+            .unwrap();
+        BatchGetItemOutput::builder()
+            .responses(
+                "archive",
+                vec![HashMap::from([
+                    (
+                        "Id".to_owned(),
+                        AttributeValue::S("digest#2026-11-23T09:00:00.000Z".into()),
+                    ),
+                    (
+                        "SentAt".to_owned(),
+                        AttributeValue::S("2026-11-23T09:16:00.000Z".into()),
+                    ),
+                ])],
+            )
+            .unprocessed_keys("archive", unprocessed)
+            .build()
+    });
     let rest = mock!(aws_sdk_dynamodb::Client::batch_get_item)
-        .match_requests(|r| r.request_items().and_then(|i| i.get("archive")).map(|k| k.keys().len()) == Some(1))
+        .match_requests(|r| {
+            r.request_items()
+                .and_then(|i| i.get("archive"))
+                .map(|k| k.keys().len())
+                == Some(1)
+        })
         .then_output(|| BatchGetItemOutput::builder().build());
     let archive = dynamo(&[&partial, &rest]);
     assert_eq!(archive.unsent(&windows).await.unwrap(), [windows[1]]);
@@ -330,17 +427,29 @@ async fn the_spill_puts_the_event_as_json_and_reads_it_back() {
         })
         .then_output(|| PutObjectOutput::builder().build());
     let get = mock!(aws_sdk_s3::Client::get_object)
-        .match_requests(|r| r.bucket() == Some("spill-bucket") && r.key() == Some("events/f/r-1.json"))
+        .match_requests(|r| {
+            r.bucket() == Some("spill-bucket") && r.key() == Some("events/f/r-1.json")
+        })
         .then_output(|| {
             GetObjectOutput::builder()
-                .body(aws_sdk_s3::primitives::ByteStream::from_static(br#"{"big":true}"#))
+                .body(aws_sdk_s3::primitives::ByteStream::from_static(
+                    br#"{"big":true}"#,
+                ))
                 .build()
         });
     let denied = mock!(aws_sdk_s3::Client::put_object).then_error(|| {
-        PutObjectError::generic(ErrorMetadata::builder().code("AccessDenied").message("Access Denied").build())
+        PutObjectError::generic(
+            ErrorMetadata::builder()
+                .code("AccessDenied")
+                .message("Access Denied")
+                .build(),
+        )
     });
     let spill = s3(&[&put, &get, &denied]);
-    let location = spill.put("events/f/r-1.json", r#"{"big":true}"#).await.unwrap();
+    let location = spill
+        .put("events/f/r-1.json", r#"{"big":true}"#)
+        .await
+        .unwrap();
     assert_eq!(location.to_string(), "s3://spill-bucket/events/f/r-1.json");
     assert_eq!(spill.get(&location).await.unwrap(), r#"{"big":true}"#);
     let err = spill.put("events/f/r-2.json", "{}").await.unwrap_err();
@@ -371,7 +480,12 @@ async fn a_replay_is_an_asynchronous_invoke_and_its_errors_are_classified() {
         InvokeError::ResourceNotFoundException(
             ResourceNotFoundException::builder()
                 .message("Function not found: arn:aws:lambda:eu-west-1:123456789012:function:gone")
-                .meta(ErrorMetadata::builder().code("ResourceNotFoundException").message("Function not found").build())
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("ResourceNotFoundException")
+                        .message("Function not found")
+                        .build(),
+                )
                 .build(),
         )
     });
@@ -379,7 +493,12 @@ async fn a_replay_is_an_asynchronous_invoke_and_its_errors_are_classified() {
         InvokeError::TooManyRequestsException(
             TooManyRequestsException::builder()
                 .message("Rate Exceeded.")
-                .meta(ErrorMetadata::builder().code("TooManyRequestsException").message("Rate Exceeded.").build())
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("TooManyRequestsException")
+                        .message("Rate Exceeded.")
+                        .build(),
+                )
                 .build(),
         )
     });
@@ -390,10 +509,16 @@ async fn a_replay_is_an_asynchronous_invoke_and_its_errors_are_classified() {
     assert_eq!(invoker.invoke_async(f, r#"{"n":1}"#).await, Ok(None));
     let err = invoker.invoke_async("gone", "{}").await.unwrap_err();
     assert_eq!(err.class, ErrorClass::NotFound);
-    assert_eq!(invoker.invoke_async(f, "{}").await.unwrap_err().class, ErrorClass::Throttled);
+    assert_eq!(
+        invoker.invoke_async(f, "{}").await.unwrap_err().class,
+        ErrorClass::Throttled
+    );
     let err = invoker.invoke_async(f, "{}").await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Internal);
-    assert!(err.to_string().contains("answered 200 instead of 202"), "{err}");
+    assert!(
+        err.to_string().contains("answered 200 instead of 202"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -410,7 +535,13 @@ async fn a_replay_lambda_refuses_leaves_the_item_new() {
     let invoker = lambda(&[&denied]);
     let archive = dlq_handler::memory::MemoryArchive::new();
     archive
-        .record(&[write("r-1", "m-1", "tagging-policy", FailureClass::Throttled, "2026-11-23T09:05:00Z")])
+        .record(&[write(
+            "r-1",
+            "m-1",
+            "tagging-policy",
+            FailureClass::Throttled,
+            "2026-11-23T09:05:00Z",
+        )])
         .await;
     let clock = FixedClock::at(t("2026-11-23T10:00:00Z"));
     let args = dlq_handler::cli::ReplayArgs {

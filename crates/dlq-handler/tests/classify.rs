@@ -81,33 +81,113 @@ fn the_invoke_status_decides_when_the_text_does_not() {
 #[test]
 fn destination_records_by_their_error_type() {
     let table: &[(&str, &str, FailureClass)] = &[
-        ("Sandbox.Timedout", "RequestId: r Error: Task timed out after 120.00 seconds", Timeout),
-        ("Runtime.OutOfMemory", "RequestId: r Error: Runtime exited with error: signal: killed", OutOfMemory),
-        ("Runtime.ExitError", "RequestId: r Error: Runtime exited with error: signal: killed", OutOfMemory),
-        ("Runtime.ExitError", "RequestId: r Error: Runtime exited with error: exit status 101", Crash),
-        ("Runtime.InvalidEntrypoint", "RequestId: r Error: Couldn't find valid bootstrap(s)", Misconfiguration),
-        ("Runtime.Unknown", "Unknown application error occurred", Unknown),
+        (
+            "Sandbox.Timedout",
+            "RequestId: r Error: Task timed out after 120.00 seconds",
+            Timeout,
+        ),
+        (
+            "Runtime.OutOfMemory",
+            "RequestId: r Error: Runtime exited with error: signal: killed",
+            OutOfMemory,
+        ),
+        (
+            "Runtime.ExitError",
+            "RequestId: r Error: Runtime exited with error: signal: killed",
+            OutOfMemory,
+        ),
+        (
+            "Runtime.ExitError",
+            "RequestId: r Error: Runtime exited with error: exit status 101",
+            Crash,
+        ),
+        (
+            "Runtime.InvalidEntrypoint",
+            "RequestId: r Error: Couldn't find valid bootstrap(s)",
+            Misconfiguration,
+        ),
+        (
+            "Runtime.Unknown",
+            "Unknown application error occurred",
+            Unknown,
+        ),
         // lambda_runtime's panic diagnostic: the payload's type name.
-        ("&alloc::boxed::Box<dyn core::any::Any + core::marker::Send>", "Lambda panicked: index out of bounds", Panic),
+        (
+            "&alloc::boxed::Box<dyn core::any::Any + core::marker::Send>",
+            "Lambda panicked: index out of bounds",
+            Panic,
+        ),
         // The fleet's classes, including an init failure reported through /init/error.
-        ("InvalidConfig", "missing environment variable STATE_TABLE", Misconfiguration),
-        ("InvalidEvent", "not an EventBridge event: time: premature end of input", BadInput),
-        ("NotFound", "DynamoDB: ResourceNotFoundException: Requested resource not found", MissingResource),
-        ("AccessDenied", "EC2: UnauthorizedOperation: You are not authorized", AccessDenied),
-        ("Throttled", "EC2: RequestLimitExceeded: Request limit exceeded.", Throttled),
-        ("Unavailable", "DynamoDB: HTTP 500 without an AWS error", DependencyFailure),
-        ("ActionsFailed", "2 change(s) failed transiently", DependencyFailure),
-        ("Conflict", "DynamoDB: ConditionalCheckFailedException", DependencyFailure),
-        ("DeadlineReached", "stopped 10 s before the deadline", Timeout),
+        (
+            "InvalidConfig",
+            "missing environment variable STATE_TABLE",
+            Misconfiguration,
+        ),
+        (
+            "InvalidEvent",
+            "not an EventBridge event: time: premature end of input",
+            BadInput,
+        ),
+        (
+            "NotFound",
+            "DynamoDB: ResourceNotFoundException: Requested resource not found",
+            MissingResource,
+        ),
+        (
+            "AccessDenied",
+            "EC2: UnauthorizedOperation: You are not authorized",
+            AccessDenied,
+        ),
+        (
+            "Throttled",
+            "EC2: RequestLimitExceeded: Request limit exceeded.",
+            Throttled,
+        ),
+        (
+            "Unavailable",
+            "DynamoDB: HTTP 500 without an AWS error",
+            DependencyFailure,
+        ),
+        (
+            "ActionsFailed",
+            "2 change(s) failed transiently",
+            DependencyFailure,
+        ),
+        (
+            "Conflict",
+            "DynamoDB: ConditionalCheckFailedException",
+            DependencyFailure,
+        ),
+        (
+            "DeadlineReached",
+            "stopped 10 s before the deadline",
+            Timeout,
+        ),
         ("Rejected", "the approval was rejected", Rejected),
-        ("CorruptState", "state item ec2-scheduler: LastSuccessfulRun is not a time", CorruptState),
-        ("Internal", "serialising the answer: key must be a string", Bug),
+        (
+            "CorruptState",
+            "state item ec2-scheduler: LastSuccessfulRun is not a time",
+            CorruptState,
+        ),
+        (
+            "Internal",
+            "serialising the answer: key must be a string",
+            Bug,
+        ),
         // A foreign errorType the classifier does not know: the message decides.
         ("Error", "Task timed out after 3.00 seconds", Timeout),
-        ("TypeError", "Cannot read properties of undefined (reading 'x')", Unknown),
+        (
+            "TypeError",
+            "Cannot read properties of undefined (reading 'x')",
+            Unknown,
+        ),
     ];
     for (error_type, message, class) in table {
-        assert_eq!(destination(error_type, message), *class, "{error_type} / {message}");
+        assert_eq!(
+            destination(error_type, message),
+            *class,
+            "{error_type} / {message}"
+        );
     }
     for class in ErrorClass::ALL {
         assert_eq!(

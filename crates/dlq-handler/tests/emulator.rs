@@ -248,7 +248,8 @@ async fn dead_letters_and_destination_records_from_sqs_are_archived_and_digested
         ("seed-crash", "Process exited before completing request"),
         ("seed-misconfig", "Cannot find module '/var/task/index'"),
     ] {
-        s.send_dlq(&s.legacy_queue.0, request_id, message, &original).await;
+        s.send_dlq(&s.legacy_queue.0, request_id, message, &original)
+            .await;
     }
     for (file, index) in [
         ("dlq-handler/04-destination-scheduler-not-found.json", 0),
@@ -256,7 +257,8 @@ async fn dead_letters_and_destination_records_from_sqs_are_archived_and_digested
         ("dlq-handler/05-destination-batch.json", 1),
         ("dlq-handler/05-destination-batch.json", 2),
     ] {
-        s.send_body(&s.failure_queue.0, &sample_body(file, index)).await;
+        s.send_body(&s.failure_queue.0, &sample_body(file, index))
+            .await;
     }
     s.send_body(&s.failure_queue.0, "a stray message").await;
 
@@ -269,37 +271,79 @@ async fn dead_letters_and_destination_records_from_sqs_are_archived_and_digested
     let expect = [
         ("seed-timeout", "legacy-uploads", FailureClass::Timeout),
         ("seed-crash", "legacy-uploads", FailureClass::Crash),
-        ("seed-misconfig", "legacy-uploads", FailureClass::Misconfiguration),
-        ("c0ffee00-0004-4a1b-9c2d-3e4f5a6b7c84", "cloudops-fleet-Ec2SchedulerFunction-AbCdEf123456", FailureClass::MissingResource),
-        ("c0ffee00-0005-4a1b-9c2d-3e4f5a6b7c85", "cloudops-fleet-TaggingPolicyFunction-GhIjKl789012", FailureClass::Panic),
-        ("c0ffee00-0006-4a1b-9c2d-3e4f5a6b7c86", "cloudops-fleet-Ec2SchedulerFunction-AbCdEf123456", FailureClass::TooOld),
-        ("c0ffee00-0007-4a1b-9c2d-3e4f5a6b7c87", "cloudops-fleet-TaggingPolicyFunction-GhIjKl789012", FailureClass::OutOfMemory),
+        (
+            "seed-misconfig",
+            "legacy-uploads",
+            FailureClass::Misconfiguration,
+        ),
+        (
+            "c0ffee00-0004-4a1b-9c2d-3e4f5a6b7c84",
+            "cloudops-fleet-Ec2SchedulerFunction-AbCdEf123456",
+            FailureClass::MissingResource,
+        ),
+        (
+            "c0ffee00-0005-4a1b-9c2d-3e4f5a6b7c85",
+            "cloudops-fleet-TaggingPolicyFunction-GhIjKl789012",
+            FailureClass::Panic,
+        ),
+        (
+            "c0ffee00-0006-4a1b-9c2d-3e4f5a6b7c86",
+            "cloudops-fleet-Ec2SchedulerFunction-AbCdEf123456",
+            FailureClass::TooOld,
+        ),
+        (
+            "c0ffee00-0007-4a1b-9c2d-3e4f5a6b7c87",
+            "cloudops-fleet-TaggingPolicyFunction-GhIjKl789012",
+            FailureClass::OutOfMemory,
+        ),
     ];
     for (id, function, class) in expect {
-        let item = archive.get(id).await.unwrap().unwrap_or_else(|| panic!("{id} not archived"));
-        assert_eq!((item.function_name(), item.class), (function, class), "{id}");
+        let item = archive
+            .get(id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{id} not archived"));
+        assert_eq!(
+            (item.function_name(), item.class),
+            (function, class),
+            "{id}"
+        );
         assert_eq!(item.status, Status::New);
-        assert_eq!(item.expires_at, t("2026-11-23T09:05:00Z") + Duration::days(30));
+        assert_eq!(
+            item.expires_at,
+            t("2026-11-23T09:05:00Z") + Duration::days(30)
+        );
     }
     let seed = archive.get("seed-timeout").await.unwrap().unwrap();
     assert_eq!(seed.event, StoredEvent::Inline(original));
     assert_eq!(seed.error_code.as_deref(), Some("200"));
     let stray = archive.list(&Default::default()).await.unwrap();
     assert_eq!(stray.len(), 8);
-    assert_eq!(stray.iter().filter(|i| i.class == FailureClass::Unparseable).count(), 1);
+    assert_eq!(
+        stray
+            .iter()
+            .filter(|i| i.class == FailureClass::Unparseable)
+            .count(),
+        1
+    );
 
     // The TTL attribute the table's TimeToLiveSpecification names, as a number.
     let raw = aws_sdk_dynamodb::Client::new(&s.sdk)
         .get_item()
         .table_name(TABLE)
-        .key("Id", aws_sdk_dynamodb::types::AttributeValue::S("seed-crash".into()))
+        .key(
+            "Id",
+            aws_sdk_dynamodb::types::AttributeValue::S("seed-crash".into()),
+        )
         .send()
         .await
         .unwrap();
     let item = raw.item().unwrap();
     assert_eq!(
         item["ExpiresAt"].as_n().unwrap(),
-        &(t("2026-11-23T09:05:00Z") + Duration::days(30)).timestamp().to_string()
+        &(t("2026-11-23T09:05:00Z") + Duration::days(30))
+            .timestamp()
+            .to_string()
     );
     assert_eq!(item["Count"].as_n().unwrap(), "1");
 
@@ -308,16 +352,32 @@ async fn dead_letters_and_destination_records_from_sqs_are_archived_and_digested
     let tick = load_event("dlq-handler/09-digest-schedule.json");
     let answer = app.handle(invocation(tick)).await.unwrap();
     let report = serde_json::to_value(&answer).unwrap();
-    assert_eq!(report["windows"], json!([{"window": "2026-11-23T09:00:00Z", "failures": 8, "messages": 8}]));
+    assert_eq!(
+        report["windows"],
+        json!([{"window": "2026-11-23T09:00:00Z", "failures": 8, "messages": 8}])
+    );
     let reports = s.reports();
     let subjects: Vec<&str> = reports.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(subjects.len(), 8, "{subjects:#?}");
-    assert!(subjects.contains(&"DLQ 09:00-09:15 UTC: 1 Unparseable failure, Unknown"), "{subjects:#?}");
-    assert!(subjects.contains(&"DLQ 09:00-09:15 UTC: 1 Timeout failure, legacy-uploads"), "{subjects:#?}");
+    assert!(
+        subjects.contains(&"DLQ 09:00-09:15 UTC: 1 Unparseable failure, Unknown"),
+        "{subjects:#?}"
+    );
+    assert!(
+        subjects.contains(&"DLQ 09:00-09:15 UTC: 1 Timeout failure, legacy-uploads"),
+        "{subjects:#?}"
+    );
     let (_, panic) = reports.iter().find(|(s, _)| s.contains("Panic")).unwrap();
-    assert!(panic.contains("Lambda panicked: called `Option::unwrap()` on a `None` value"), "{panic}");
+    assert!(
+        panic.contains("Lambda panicked: called `Option::unwrap()` on a `None` value"),
+        "{panic}"
+    );
     // A second schedule delivery sends nothing more.
-    app.handle(invocation(load_event("dlq-handler/09-digest-schedule.json"))).await.unwrap();
+    app.handle(invocation(load_event(
+        "dlq-handler/09-digest-schedule.json",
+    )))
+    .await
+    .unwrap();
     assert_eq!(s.reports().len(), 8);
 }
 
@@ -341,28 +401,44 @@ async fn an_sns_dead_letter_topic_is_read_through_sqs_and_directly_and_counted_o
         .message_attributes("ErrorCode", attribute("Number", "200"))
         .message_attributes(
             "ErrorMessage",
-            attribute("String", "RequestId: sns-req-1 Error: Runtime exited without providing a reason"),
+            attribute(
+                "String",
+                "RequestId: sns-req-1 Error: Runtime exited without providing a reason",
+            ),
         )
         .send()
         .await
         .unwrap();
     let event = s.receive(&s.sns_queue).await;
     let body: Value = serde_json::from_str(event["Records"][0]["body"].as_str().unwrap()).unwrap();
-    assert_eq!(body["Type"], "Notification", "moto delivers the SNS JSON, not the raw message");
+    assert_eq!(
+        body["Type"], "Notification",
+        "moto delivers the SNS JSON, not the raw message"
+    );
     assert!(
-        event["Records"][0]["messageAttributes"].as_object().unwrap().is_empty(),
+        event["Records"][0]["messageAttributes"]
+            .as_object()
+            .unwrap()
+            .is_empty(),
         "the attributes are inside the SNS JSON"
     );
     app.handle(invocation(event.clone())).await.unwrap();
     let item = app.archive.get("sns-req-1").await.unwrap().unwrap();
-    assert_eq!(item.function_name(), "legacy-transcoder", "mapped by the topic ARN");
+    assert_eq!(
+        item.function_name(),
+        "legacy-transcoder",
+        "mapped by the topic ARN"
+    );
     assert_eq!(item.class, FailureClass::Crash);
     assert_eq!(item.event, StoredEvent::Inline(original.clone()));
     assert_eq!(item.count, 1);
 
     // The same SQS message again (at-least-once): not counted twice.
     app.handle(invocation(event)).await.unwrap();
-    assert_eq!(app.archive.get("sns-req-1").await.unwrap().unwrap().count, 1);
+    assert_eq!(
+        app.archive.get("sns-req-1").await.unwrap().unwrap().count,
+        1
+    );
 
     // The same notification delivered by SNS to a Lambda subscription: the SNS JSON is the
     // record's `Sns` object. Another delivery of the same failure: one item, count 2.
@@ -375,7 +451,10 @@ async fn an_sns_dead_letter_topic_is_read_through_sqs_and_directly_and_counted_o
     app.handle(invocation(sns_event)).await.unwrap();
     let item = app.archive.get("sns-req-1").await.unwrap().unwrap();
     assert_eq!(item.count, 2);
-    assert_eq!(app.archive.list(&Default::default()).await.unwrap().len(), 1);
+    assert_eq!(
+        app.archive.list(&Default::default()).await.unwrap().len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -383,14 +462,26 @@ async fn a_large_event_is_spilled_to_s3_with_a_pointer() {
     let s = stack().await;
     let (app, _clock) = s.app();
     let big = json!({"source": "aws.s3", "detail": {"blob": "z".repeat(100_000)}}).to_string();
-    s.send_dlq(&s.legacy_queue.0, "big-req", "Task timed out after 30.00 seconds", &big).await;
-    let answer = app.handle(invocation(s.receive(&s.legacy_queue).await)).await.unwrap();
+    s.send_dlq(
+        &s.legacy_queue.0,
+        "big-req",
+        "Task timed out after 30.00 seconds",
+        &big,
+    )
+    .await;
+    let answer = app
+        .handle(invocation(s.receive(&s.legacy_queue).await))
+        .await
+        .unwrap();
     assert!(answer.failed_items().is_empty());
     let item = app.archive.get("big-req").await.unwrap().unwrap();
     let StoredEvent::Spilled { location, bytes } = &item.event else {
         panic!("not spilled: {:?}", item.event)
     };
-    assert_eq!(location.to_string(), "s3://dlq-spill/events/legacy-uploads/big-req.json");
+    assert_eq!(
+        location.to_string(),
+        "s3://dlq-spill/events/legacy-uploads/big-req.json"
+    );
     assert_eq!(*bytes, big.len() as u64);
     let object = dlq_handler::aws::s3_client(&s.sdk)
         .get_object()
@@ -401,8 +492,13 @@ async fn a_large_event_is_spilled_to_s3_with_a_pointer() {
         .unwrap();
     let stored = object.body.collect().await.unwrap().into_bytes();
     assert_eq!(stored.as_ref(), big.as_bytes());
-    let shown = cli::show(&app.archive, &app.spill, "big-req").await.unwrap();
-    let heading = format!("Event (s3://dlq-spill/events/legacy-uploads/big-req.json, {} bytes):", big.len());
+    let shown = cli::show(&app.archive, &app.spill, "big-req")
+        .await
+        .unwrap();
+    let heading = format!(
+        "Event (s3://dlq-spill/events/legacy-uploads/big-req.json, {} bytes):",
+        big.len()
+    );
     assert!(shown.contains(&heading), "{}", &shown[..600]);
 }
 
@@ -419,19 +515,48 @@ async fn a_storm_of_failures_is_three_digest_messages() {
             .map(|i| {
                 let n = batch * 10 + i;
                 let (function, error) = match n % 10 {
-                    0..=6 => (scheduler, HandlerError::new(ErrorClass::NotFound, "DynamoDB: ResourceNotFoundException")),
-                    7 | 8 => (tagging, HandlerError::new(ErrorClass::Throttled, "EC2: RequestLimitExceeded")),
-                    _ => (tagging, HandlerError::new(ErrorClass::AccessDenied, "EC2: UnauthorizedOperation")),
+                    0..=6 => (
+                        scheduler,
+                        HandlerError::new(
+                            ErrorClass::NotFound,
+                            "DynamoDB: ResourceNotFoundException",
+                        ),
+                    ),
+                    7 | 8 => (
+                        tagging,
+                        HandlerError::new(ErrorClass::Throttled, "EC2: RequestLimitExceeded"),
+                    ),
+                    _ => (
+                        tagging,
+                        HandlerError::new(ErrorClass::AccessDenied, "EC2: UnauthorizedOperation"),
+                    ),
                 };
-                let r = destination_record(function, &format!("storm-{n}"), &json!({"n": n}), &diagnostic(&error), 3, t("2026-11-23T09:04:00Z"));
-                sqs_record(&format!("m-{n}"), &s.failure_queue.1, &r.to_string(), &[], t("2026-11-23T09:04:01Z"))
+                let r = destination_record(
+                    function,
+                    &format!("storm-{n}"),
+                    &json!({"n": n}),
+                    &diagnostic(&error),
+                    3,
+                    t("2026-11-23T09:04:00Z"),
+                );
+                sqs_record(
+                    &format!("m-{n}"),
+                    &s.failure_queue.1,
+                    &r.to_string(),
+                    &[],
+                    t("2026-11-23T09:04:01Z"),
+                )
             })
             .collect();
         let answer = app.handle(invocation(sqs_event(records))).await.unwrap();
         assert!(answer.failed_items().is_empty());
     }
     s.moto.start_recording();
-    app.handle(invocation(load_event("dlq-handler/09-digest-schedule.json"))).await.unwrap();
+    app.handle(invocation(load_event(
+        "dlq-handler/09-digest-schedule.json",
+    )))
+    .await
+    .unwrap();
     let reports = s.reports();
     let subjects: Vec<&str> = reports.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(
@@ -477,7 +602,9 @@ async fn a_replay_is_the_original_event_sent_asynchronously_to_the_function() {
         .handler("bootstrap")
         .code(
             aws_sdk_lambda::types::FunctionCode::builder()
-                .zip_file(aws_sdk_lambda::primitives::Blob::new(b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0".to_vec()))
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(
+                    b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0".to_vec(),
+                ))
                 .build(),
         )
         .send()
@@ -488,9 +615,18 @@ async fn a_replay_is_the_original_event_sent_asynchronously_to_the_function() {
     let (app, clock) = s.app();
     let original = json!({"source": "aws.ec2", "detail-type": "AWS API Call via CloudTrail", "detail": {"eventName": "RunInstances"}});
     let error = HandlerError::new(ErrorClass::Throttled, "EC2: RequestLimitExceeded");
-    let record = destination_record(&function_arn, "to-replay", &original, &diagnostic(&error), 3, t("2026-11-23T09:04:00Z"));
+    let record = destination_record(
+        &function_arn,
+        "to-replay",
+        &original,
+        &diagnostic(&error),
+        3,
+        t("2026-11-23T09:04:00Z"),
+    );
     s.send_body(&s.failure_queue.0, &record.to_string()).await;
-    app.handle(invocation(s.receive(&s.failure_queue).await)).await.unwrap();
+    app.handle(invocation(s.receive(&s.failure_queue).await))
+        .await
+        .unwrap();
 
     s.moto.start_recording();
     let adapters = cli::adapters(&s.sdk, TABLE);
@@ -509,7 +645,10 @@ async fn a_replay_is_the_original_event_sent_asynchronously_to_the_function() {
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    assert!(text.starts_with(&format!("Sent to-replay to {function_arn}")), "{text}");
+    assert!(
+        text.starts_with(&format!("Sent to-replay to {function_arn}")),
+        "{text}"
+    );
     let invokes: Vec<_> = s
         .moto
         .recorded_requests()
@@ -520,8 +659,17 @@ async fn a_replay_is_the_original_event_sent_asynchronously_to_the_function() {
     let invoke = &invokes[0];
     assert_eq!(invoke.method, "POST");
     assert!(invoke.url.contains("replay-target"), "{}", invoke.url);
-    assert_eq!(invoke.headers.get("x-amz-invocation-type").map(String::as_str), Some("Event"));
-    assert_eq!(serde_json::from_slice::<Value>(&invoke.body).unwrap(), original);
+    assert_eq!(
+        invoke
+            .headers
+            .get("x-amz-invocation-type")
+            .map(String::as_str),
+        Some("Event")
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&invoke.body).unwrap(),
+        original
+    );
     let item = adapters.archive.get("to-replay").await.unwrap().unwrap();
     assert_eq!(item.status, Status::Replayed);
     assert_eq!(item.replays, 1);

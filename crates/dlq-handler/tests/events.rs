@@ -17,18 +17,78 @@ fn expected(file: &str) -> Expected {
     let scheduler = "cloudops-fleet-Ec2SchedulerFunction-AbCdEf123456";
     let tagging = "cloudops-fleet-TaggingPolicyFunction-GhIjKl789012";
     match file.rsplit('/').next().unwrap_or_default() {
-        "01-sqs-dlq-timeout.json" => vec![("7a1c5e2f-3b4d-4e6f-8a9b-0c1d2e3f4a51", "legacy-uploads", Timeout, Shape::DeadLetter, Via::Sqs)],
-        "02-sqs-dlq-crash.json" => vec![("7a1c5e2f-3b4d-4e6f-8a9b-0c1d2e3f4a52", "legacy-uploads", Crash, Shape::DeadLetter, Via::Sqs)],
-        "03-sqs-dlq-handler-missing.json" => vec![("7a1c5e2f-3b4d-4e6f-8a9b-0c1d2e3f4a53", "legacy-uploads", Misconfiguration, Shape::DeadLetter, Via::Sqs)],
-        "04-destination-scheduler-not-found.json" => vec![("c0ffee00-0004-4a1b-9c2d-3e4f5a6b7c84", scheduler, MissingResource, Shape::Destination, Via::Sqs)],
+        "01-sqs-dlq-timeout.json" => vec![(
+            "7a1c5e2f-3b4d-4e6f-8a9b-0c1d2e3f4a51",
+            "legacy-uploads",
+            Timeout,
+            Shape::DeadLetter,
+            Via::Sqs,
+        )],
+        "02-sqs-dlq-crash.json" => vec![(
+            "7a1c5e2f-3b4d-4e6f-8a9b-0c1d2e3f4a52",
+            "legacy-uploads",
+            Crash,
+            Shape::DeadLetter,
+            Via::Sqs,
+        )],
+        "03-sqs-dlq-handler-missing.json" => vec![(
+            "7a1c5e2f-3b4d-4e6f-8a9b-0c1d2e3f4a53",
+            "legacy-uploads",
+            Misconfiguration,
+            Shape::DeadLetter,
+            Via::Sqs,
+        )],
+        "04-destination-scheduler-not-found.json" => vec![(
+            "c0ffee00-0004-4a1b-9c2d-3e4f5a6b7c84",
+            scheduler,
+            MissingResource,
+            Shape::Destination,
+            Via::Sqs,
+        )],
         "05-destination-batch.json" => vec![
-            ("c0ffee00-0005-4a1b-9c2d-3e4f5a6b7c85", tagging, Panic, Shape::Destination, Via::Sqs),
-            ("c0ffee00-0006-4a1b-9c2d-3e4f5a6b7c86", scheduler, TooOld, Shape::Destination, Via::Sqs),
-            ("c0ffee00-0007-4a1b-9c2d-3e4f5a6b7c87", tagging, OutOfMemory, Shape::Destination, Via::Sqs),
+            (
+                "c0ffee00-0005-4a1b-9c2d-3e4f5a6b7c85",
+                tagging,
+                Panic,
+                Shape::Destination,
+                Via::Sqs,
+            ),
+            (
+                "c0ffee00-0006-4a1b-9c2d-3e4f5a6b7c86",
+                scheduler,
+                TooOld,
+                Shape::Destination,
+                Via::Sqs,
+            ),
+            (
+                "c0ffee00-0007-4a1b-9c2d-3e4f5a6b7c87",
+                tagging,
+                OutOfMemory,
+                Shape::Destination,
+                Via::Sqs,
+            ),
         ],
-        "06-sns-dlq.json" => vec![("7a1c5e2f-3b4d-4e6f-8a9b-0c1d2e3f4a56", "legacy-transcoder", Crash, Shape::DeadLetter, Via::Sns)],
-        "07-sqs-sns-envelope.json" => vec![("7a1c5e2f-3b4d-4e6f-8a9b-0c1d2e3f4a57", "legacy-transcoder", Timeout, Shape::DeadLetter, Via::SnsViaSqs)],
-        "08-unparseable.json" => vec![("raw-5f4e3d2c-0009-4b5a-9c8d-7e6f5a4b3c29", "Unknown", Unparseable, Shape::Raw, Via::Sqs)],
+        "06-sns-dlq.json" => vec![(
+            "7a1c5e2f-3b4d-4e6f-8a9b-0c1d2e3f4a56",
+            "legacy-transcoder",
+            Crash,
+            Shape::DeadLetter,
+            Via::Sns,
+        )],
+        "07-sqs-sns-envelope.json" => vec![(
+            "7a1c5e2f-3b4d-4e6f-8a9b-0c1d2e3f4a57",
+            "legacy-transcoder",
+            Timeout,
+            Shape::DeadLetter,
+            Via::SnsViaSqs,
+        )],
+        "08-unparseable.json" => vec![(
+            "raw-5f4e3d2c-0009-4b5a-9c8d-7e6f5a4b3c29",
+            "Unknown",
+            Unparseable,
+            Shape::Raw,
+            Via::Sqs,
+        )],
         "09-digest-schedule.json" => vec![],
         other => panic!("{other}: add what it must become here"),
     }
@@ -53,7 +113,13 @@ fn every_sample_becomes_the_failures_it_describes() {
             .iter()
             .map(|d| {
                 let f = normalise(d, &sources);
-                (f.id.clone(), f.function_name().to_owned(), f.class, f.shape, f.via)
+                (
+                    f.id.clone(),
+                    f.function_name().to_owned(),
+                    f.class,
+                    f.shape,
+                    f.via,
+                )
             })
             .collect();
         let want: Vec<(String, String, FailureClass, Shape, Via)> = expected(file)
@@ -90,7 +156,10 @@ fn destination_records_keep_what_lambda_said() {
         f.function_arn.as_deref(),
         Some("arn:aws:lambda:eu-west-1:123456789012:function:cloudops-fleet-Ec2SchedulerFunction-AbCdEf123456:$LATEST")
     );
-    assert_eq!(f.failed_at.map(|t| t.to_rfc3339()), Some("2026-11-23T09:03:12.104+00:00".to_owned()));
+    assert_eq!(
+        f.failed_at.map(|t| t.to_rfc3339()),
+        Some("2026-11-23T09:03:12.104+00:00".to_owned())
+    );
     let payload: serde_json::Value = serde_json::from_str(&f.event).unwrap();
     assert_eq!(payload["detail-type"], "Scheduled Event");
     assert_eq!(f.delivery_id, "9c8b7a6d-0004-4e3f-8a1b-2c3d4e5f6a74");
@@ -105,7 +174,10 @@ fn destination_records_keep_what_lambda_said() {
     assert_eq!(f.function_name(), "Unknown");
     assert_eq!(f.class, FailureClass::Timeout);
     let original: serde_json::Value = serde_json::from_str(&f.event).unwrap();
-    assert_eq!(original["Records"][0]["eventSource"], "aws:s3", "the body is the original event");
+    assert_eq!(
+        original["Records"][0]["eventSource"], "aws:s3",
+        "the body is the original event"
+    );
 }
 
 #[tokio::test]

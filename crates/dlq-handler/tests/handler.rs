@@ -32,7 +32,13 @@ fn failed(n: usize, function: &str, error: &HandlerError) -> Value {
         3,
         t("2026-11-23T09:04:00Z"),
     );
-    sqs_record(&format!("msg-{n}"), QUEUE, &record.to_string(), &[], t("2026-11-23T09:04:01Z"))
+    sqs_record(
+        &format!("msg-{n}"),
+        QUEUE,
+        &record.to_string(),
+        &[],
+        t("2026-11-23T09:04:01Z"),
+    )
 }
 
 fn not_found() -> HandlerError {
@@ -54,7 +60,13 @@ fn throttled() -> ServiceError {
 async fn a_batch_of_ten_is_one_batched_write_and_each_failure_one_item() {
     let h = Harness::new();
     let records: Vec<Value> = (0..10)
-        .map(|n| failed(n, if n % 2 == 0 { SCHEDULER } else { TAGGING }, &not_found()))
+        .map(|n| {
+            failed(
+                n,
+                if n % 2 == 0 { SCHEDULER } else { TAGGING },
+                &not_found(),
+            )
+        })
         .collect();
     let answer = h.app.handle(invocation(sqs_event(records))).await.unwrap();
     assert_eq!(answer.failed_items(), Vec::<String>::new());
@@ -65,11 +77,13 @@ async fn a_batch_of_ten_is_one_batched_write_and_each_failure_one_item() {
     );
     let items = h.app.archive.items();
     assert_eq!(items.len(), 10);
-    assert!(items.iter().all(|i| i.class == FailureClass::MissingResource
-        && i.error_type.as_deref() == Some("NotFound")
-        && i.status == Status::New
-        && i.count == 1
-        && i.expires_at == t("2026-11-23T09:05:00Z") + Duration::days(30)));
+    assert!(items
+        .iter()
+        .all(|i| i.class == FailureClass::MissingResource
+            && i.error_type.as_deref() == Some("NotFound")
+            && i.status == Status::New
+            && i.count == 1
+            && i.expires_at == t("2026-11-23T09:05:00Z") + Duration::days(30)));
     let calls = h.app.archive.calls();
     assert_eq!((calls.batch_writes, calls.item_writes), (1, 0));
     // One EMF line per function and class, with the count.
@@ -81,23 +95,38 @@ async fn a_batch_of_ten_is_one_batched_write_and_each_failure_one_item() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 2, "{lines:?}");
-    assert_eq!(lines[0]["Function"], "cloudops-fleet-Ec2SchedulerFunction-AbCdEf123456");
+    assert_eq!(
+        lines[0]["Function"],
+        "cloudops-fleet-Ec2SchedulerFunction-AbCdEf123456"
+    );
     assert_eq!(lines[0]["Class"], "MissingResource");
     assert_eq!(lines[0]["Failures"], 5);
-    assert_eq!(lines[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"], "CloudopsFleet/DeadLetters");
+    assert_eq!(
+        lines[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "CloudopsFleet/DeadLetters"
+    );
     assert_eq!(
         lines[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
         json!([["Function", "Class"]])
     );
-    assert_eq!(lines[0]["_aws"]["Timestamp"], t("2026-11-23T09:05:00Z").timestamp_millis());
+    assert_eq!(
+        lines[0]["_aws"]["Timestamp"],
+        t("2026-11-23T09:05:00Z").timestamp_millis()
+    );
 }
 
 #[tokio::test]
 async fn a_failed_archive_write_fails_only_that_message() {
     let h = Harness::new();
     h.app.archive.fail_writes_of("req-3", throttled());
-    let records: Vec<Value> = (0..10).map(|n| failed(n, SCHEDULER, &not_found())).collect();
-    let answer = h.app.handle(invocation(sqs_event(records.clone()))).await.unwrap();
+    let records: Vec<Value> = (0..10)
+        .map(|n| failed(n, SCHEDULER, &not_found()))
+        .collect();
+    let answer = h
+        .app
+        .handle(invocation(sqs_event(records.clone())))
+        .await
+        .unwrap();
     assert_eq!(answer.failed_items(), ["msg-3"]);
     assert_eq!(h.app.archive.items().len(), 9);
     let errors: Vec<Value> = h
@@ -118,7 +147,10 @@ async fn a_failed_archive_write_fails_only_that_message() {
     assert!(answer.failed_items().is_empty());
     let items = h.app.archive.items();
     assert_eq!(items.len(), 10);
-    assert!(items.iter().all(|i| i.count == 1), "redeliveries are not counted twice");
+    assert!(
+        items.iter().all(|i| i.count == 1),
+        "redeliveries are not counted twice"
+    );
 }
 
 #[tokio::test]
@@ -127,7 +159,10 @@ async fn the_same_failure_delivered_twice_is_one_item_with_a_count() {
     let first = failed(1, SCHEDULER, &not_found());
     let mut second = first.clone();
     second["messageId"] = json!("another-message");
-    h.app.handle(invocation(sqs_event(vec![first.clone()]))).await.unwrap();
+    h.app
+        .handle(invocation(sqs_event(vec![first.clone()])))
+        .await
+        .unwrap();
     h.clock.advance(Duration::minutes(3));
     h.app
         .handle(invocation(sqs_event(vec![second, first])))
@@ -146,12 +181,28 @@ async fn large_events_are_spilled_and_a_failed_spill_fails_only_that_message() {
     h.app.settings.inline_bytes = 1024;
     let big = json!({"source": "aws.s3", "blob": "x".repeat(5000)});
     let record = |n: usize, event: &Value| {
-        let r = destination_record(TAGGING, &format!("req-{n}"), event, &diagnostic(&not_found()), 3, t("2026-11-23T09:04:00Z"));
-        sqs_record(&format!("msg-{n}"), QUEUE, &r.to_string(), &[], t("2026-11-23T09:04:01Z"))
+        let r = destination_record(
+            TAGGING,
+            &format!("req-{n}"),
+            event,
+            &diagnostic(&not_found()),
+            3,
+            t("2026-11-23T09:04:00Z"),
+        );
+        sqs_record(
+            &format!("msg-{n}"),
+            QUEUE,
+            &r.to_string(),
+            &[],
+            t("2026-11-23T09:04:01Z"),
+        )
     };
     let small = json!({"source": "aws.s3"});
     h.app
-        .handle(invocation(sqs_event(vec![record(1, &big), record(2, &small)])))
+        .handle(invocation(sqs_event(vec![
+            record(1, &big),
+            record(2, &small),
+        ])))
         .await
         .unwrap();
     let objects = h.app.spill.objects();
@@ -168,13 +219,24 @@ async fn large_events_are_spilled_and_a_failed_spill_fails_only_that_message() {
     }
     assert_eq!(items[1].event, StoredEvent::Inline(small.to_string()));
 
-    h.app.spill.fail_with(Some(ServiceError::new("S3", ErrorClass::Unavailable, "HTTP 503")));
+    h.app.spill.fail_with(Some(ServiceError::new(
+        "S3",
+        ErrorClass::Unavailable,
+        "HTTP 503",
+    )));
     let answer = h
         .app
-        .handle(invocation(sqs_event(vec![record(3, &big), record(4, &small)])))
+        .handle(invocation(sqs_event(vec![
+            record(3, &big),
+            record(4, &small),
+        ])))
         .await
         .unwrap();
-    assert_eq!(answer.failed_items(), ["msg-3"], "the item is not written without its event");
+    assert_eq!(
+        answer.failed_items(),
+        ["msg-3"],
+        "the item is not written without its event"
+    );
     assert!(h.app.archive.items().iter().all(|i| i.id != "req-3"));
     assert!(h.app.archive.items().iter().any(|i| i.id == "req-4"));
 }
@@ -210,8 +272,17 @@ async fn sns_and_raw_payloads_are_archived_or_fail_the_invocation() {
         .filter(|i| i.class == FailureClass::Unparseable)
         .collect();
     assert_eq!(raw.len(), 1);
-    assert_eq!(raw[0].event, StoredEvent::Inline(r#"{"hello":"world"}"#.to_owned()));
-    assert!(raw[0].error_message.contains("not an SQS, SNS or scheduled event"), "{}", raw[0].error_message);
+    assert_eq!(
+        raw[0].event,
+        StoredEvent::Inline(r#"{"hello":"world"}"#.to_owned())
+    );
+    assert!(
+        raw[0]
+            .error_message
+            .contains("not an SQS, SNS or scheduled event"),
+        "{}",
+        raw[0].error_message
+    );
 
     // SNS retries asynchronously: a failed write fails the invocation with its class.
     h.app.archive.go_down(throttled());
@@ -226,7 +297,13 @@ async fn a_malformed_sqs_message_is_archived_raw_with_the_reason() {
     let h = Harness::new();
     let mut record = failed(1, SCHEDULER, &not_found());
     record["body"] = json!(r#"{"requestContext":{"functionArn":42}}"#);
-    let garbage = sqs_record("msg-2", QUEUE, "<xml>nope</xml>", &[], t("2026-11-23T09:04:01Z"));
+    let garbage = sqs_record(
+        "msg-2",
+        QUEUE,
+        "<xml>nope</xml>",
+        &[],
+        t("2026-11-23T09:04:01Z"),
+    );
     let answer = h
         .app
         .handle(invocation(sqs_event(vec![record, garbage])))
@@ -236,8 +313,15 @@ async fn a_malformed_sqs_message_is_archived_raw_with_the_reason() {
     let items = h.app.archive.items();
     assert_eq!(items.len(), 2);
     assert!(items.iter().all(|i| i.class == FailureClass::Unparseable));
-    assert!(items[0].error_message.contains("requestContext"), "{}", items[0].error_message);
-    assert_eq!(items[1].event, StoredEvent::Inline("<xml>nope</xml>".to_owned()));
+    assert!(
+        items[0].error_message.contains("requestContext"),
+        "{}",
+        items[0].error_message
+    );
+    assert_eq!(
+        items[1].event,
+        StoredEvent::Inline("<xml>nope</xml>".to_owned())
+    );
 }
 
 #[tokio::test]
@@ -250,8 +334,19 @@ async fn a_storm_of_a_thousand_failures_is_a_handful_of_digest_messages() {
                 let n = batch * 10 + i;
                 match n % 10 {
                     0..=6 => failed(n, SCHEDULER, &not_found()),
-                    7 | 8 => failed(n, TAGGING, &HandlerError::new(ErrorClass::Throttled, "EC2: RequestLimitExceeded")),
-                    _ => failed(n, TAGGING, &HandlerError::new(ErrorClass::InvalidConfig, "missing environment variable RULES_TABLE")),
+                    7 | 8 => failed(
+                        n,
+                        TAGGING,
+                        &HandlerError::new(ErrorClass::Throttled, "EC2: RequestLimitExceeded"),
+                    ),
+                    _ => failed(
+                        n,
+                        TAGGING,
+                        &HandlerError::new(
+                            ErrorClass::InvalidConfig,
+                            "missing environment variable RULES_TABLE",
+                        ),
+                    ),
                 }
             })
             .collect();
@@ -260,14 +355,26 @@ async fn a_storm_of_a_thousand_failures_is_a_handful_of_digest_messages() {
         h.clock.advance(Duration::seconds(5));
     }
     assert_eq!(h.app.archive.items().len(), 1000);
-    assert_eq!(h.app.archive.calls().batch_writes, 100, "one batched write per batch");
+    assert_eq!(
+        h.app.archive.calls().batch_writes,
+        100,
+        "one batched write per batch"
+    );
 
     // The window 09:00-09:15 is still open at 09:15:30: nothing yet.
-    let report = h.app.handle(invocation(scheduled_event("2026-11-23T09:15:30Z"))).await.unwrap();
+    let report = h
+        .app
+        .handle(invocation(scheduled_event("2026-11-23T09:15:30Z")))
+        .await
+        .unwrap();
     assert_eq!(serde_json::to_value(&report).unwrap()["windows"], json!([]));
     assert!(h.sent().is_empty());
 
-    let report = h.app.handle(invocation(scheduled_event("2026-11-23T09:16:30Z"))).await.unwrap();
+    let report = h
+        .app
+        .handle(invocation(scheduled_event("2026-11-23T09:16:30Z")))
+        .await
+        .unwrap();
     let sent = h.sent();
     assert_eq!(sent.len(), 3, "{sent:#?}");
     assert_eq!(
@@ -281,7 +388,10 @@ async fn a_storm_of_a_thousand_failures_is_a_handful_of_digest_messages() {
     let body = &sent[0].1;
     assert!(body.starts_with("cloudops-fleet-Ec2SchedulerFunction-AbCdEf123456: 700 failure(s) of class MissingResource first seen between 2026-11-23T09:00:00Z and 2026-11-23T09:15:00Z (700 deliveries)."), "{body}");
     assert!(body.contains("Error type: NotFound."), "{body}");
-    assert!(body.contains("Advice: Something the function needs does not exist"), "{body}");
+    assert!(
+        body.contains("Advice: Something the function needs does not exist"),
+        "{body}"
+    );
     assert!(body.contains("fleet dlq list --function cloudops-fleet-Ec2SchedulerFunction-AbCdEf123456 --class MissingResource --since 2026-11-23T09:00:00Z"), "{body}");
     // SNS subjects hold 100 characters: the function name's tail is what is cut.
     assert_eq!(sent[1].0, "DLQ 09:00-09:15 UTC: 100 Misconfiguration failures, cloudops-fleet-TaggingPolicyFunction-GhIjKl78901");
@@ -289,23 +399,41 @@ async fn a_storm_of_a_thousand_failures_is_a_handful_of_digest_messages() {
     assert_eq!(sent[2].0, "DLQ 09:00-09:15 UTC: 200 Throttled failures, cloudops-fleet-TaggingPolicyFunction-GhIjKl789012");
 
     // The next run (and a duplicate delivery of the schedule) sends nothing again.
-    h.app.handle(invocation(scheduled_event("2026-11-23T09:31:30Z"))).await.unwrap();
-    h.app.handle(invocation(scheduled_event("2026-11-23T09:31:30Z"))).await.unwrap();
+    h.app
+        .handle(invocation(scheduled_event("2026-11-23T09:31:30Z")))
+        .await
+        .unwrap();
+    h.app
+        .handle(invocation(scheduled_event("2026-11-23T09:31:30Z")))
+        .await
+        .unwrap();
     assert_eq!(h.sent().len(), 3);
 }
 
 #[tokio::test]
 async fn a_digest_that_cannot_be_sent_fails_the_run_and_is_sent_by_the_next() {
     let notifier = RecordingNotifier {
-        failure: Some(ServiceError::new("SNS", ErrorClass::Unavailable, "HTTP 503 without an AWS error")),
+        failure: Some(ServiceError::new(
+            "SNS",
+            ErrorClass::Unavailable,
+            "HTTP 503 without an AWS error",
+        )),
         ..RecordingNotifier::default()
     };
     let mut h = Harness::with_notifier(notifier);
     h.app
-        .handle(invocation(sqs_event(vec![failed(1, SCHEDULER, &not_found())])))
+        .handle(invocation(sqs_event(vec![failed(
+            1,
+            SCHEDULER,
+            &not_found(),
+        )])))
         .await
         .unwrap();
-    let err = h.app.handle(invocation(scheduled_event("2026-11-23T09:16:30Z"))).await.unwrap_err();
+    let err = h
+        .app
+        .handle(invocation(scheduled_event("2026-11-23T09:16:30Z")))
+        .await
+        .unwrap_err();
     assert_eq!(err.class, ErrorClass::Unavailable);
     assert_eq!(
         h.app.archive.digest_windows().last(),
@@ -314,9 +442,16 @@ async fn a_digest_that_cannot_be_sent_fails_the_run_and_is_sent_by_the_next() {
     );
 
     h.app.notifier = Some(RecordingNotifier::default());
-    h.app.handle(invocation(scheduled_event("2026-11-23T09:31:30Z"))).await.unwrap();
+    h.app
+        .handle(invocation(scheduled_event("2026-11-23T09:31:30Z")))
+        .await
+        .unwrap();
     assert_eq!(h.sent().len(), 1);
-    assert!(h.sent()[0].0.contains("1 MissingResource failure, "), "{:?}", h.sent());
+    assert!(
+        h.sent()[0].0.contains("1 MissingResource failure, "),
+        "{:?}",
+        h.sent()
+    );
 }
 
 #[tokio::test]
@@ -324,10 +459,17 @@ async fn without_a_report_topic_digests_are_logged_and_the_window_completed() {
     let mut h = Harness::new();
     h.app.notifier = None;
     h.app
-        .handle(invocation(sqs_event(vec![failed(1, SCHEDULER, &not_found())])))
+        .handle(invocation(sqs_event(vec![failed(
+            1,
+            SCHEDULER,
+            &not_found(),
+        )])))
         .await
         .unwrap();
-    h.app.handle(invocation(scheduled_event("2026-11-23T09:16:30Z"))).await.unwrap();
+    h.app
+        .handle(invocation(scheduled_event("2026-11-23T09:16:30Z")))
+        .await
+        .unwrap();
     assert_eq!(
         h.app.archive.digest_windows().last(),
         Some(&(t("2026-11-23T09:00:00Z"), true, 1))
@@ -347,8 +489,21 @@ async fn the_schedulers_missing_table_is_archived_as_a_missing_resource() {
         "ResourceNotFoundException: Requested resource not found",
     ));
     let event = scheduled_event("2026-11-23T09:00:00Z");
-    let record = destination_record(SCHEDULER, "sched-1", &event, &diagnostic(&error), 3, t("2026-11-23T09:03:00Z"));
-    let via_destination = sqs_record("m-1", QUEUE, &record.to_string(), &[], t("2026-11-23T09:03:01Z"));
+    let record = destination_record(
+        SCHEDULER,
+        "sched-1",
+        &event,
+        &diagnostic(&error),
+        3,
+        t("2026-11-23T09:03:00Z"),
+    );
+    let via_destination = sqs_record(
+        "m-1",
+        QUEUE,
+        &record.to_string(),
+        &[],
+        t("2026-11-23T09:03:01Z"),
+    );
     let legacy_dlq = "arn:aws:sqs:eu-west-1:123456789012:legacy-function-dlq";
     let via_dlq = sqs_record(
         "m-2",
@@ -358,18 +513,39 @@ async fn the_schedulers_missing_table_is_archived_as_a_missing_resource() {
         t("2026-11-23T09:03:01Z"),
     );
     let expired = expired_record(SCHEDULER, "sched-3", &event, 0, t("2026-11-23T09:10:00Z"));
-    let via_expiry = sqs_record("m-3", QUEUE, &expired.to_string(), &[], t("2026-11-23T09:10:01Z"));
+    let via_expiry = sqs_record(
+        "m-3",
+        QUEUE,
+        &expired.to_string(),
+        &[],
+        t("2026-11-23T09:10:01Z"),
+    );
     h.app
-        .handle(invocation(sqs_event(vec![via_destination, via_dlq, via_expiry])))
+        .handle(invocation(sqs_event(vec![
+            via_destination,
+            via_dlq,
+            via_expiry,
+        ])))
         .await
         .unwrap();
     let items = h.app.archive.items();
-    let by_id = |id: &str| items.iter().find(|i| i.id == id).unwrap_or_else(|| panic!("{id}"));
+    let by_id = |id: &str| {
+        items
+            .iter()
+            .find(|i| i.id == id)
+            .unwrap_or_else(|| panic!("{id}"))
+    };
     let d = by_id("sched-1");
     assert_eq!(d.class, FailureClass::MissingResource);
     assert_eq!(d.error_type.as_deref(), Some("NotFound"));
-    assert_eq!(d.function.as_deref(), Some("cloudops-fleet-Ec2SchedulerFunction-AbCdEf123456"));
-    assert_eq!(d.error_message, "DynamoDB: ResourceNotFoundException: Requested resource not found");
+    assert_eq!(
+        d.function.as_deref(),
+        Some("cloudops-fleet-Ec2SchedulerFunction-AbCdEf123456")
+    );
+    assert_eq!(
+        d.error_message,
+        "DynamoDB: ResourceNotFoundException: Requested resource not found"
+    );
     assert_eq!(d.event, StoredEvent::Inline(event.to_string()));
     // A DLQ message carries no errorType: its text still names the missing resource.
     let q = by_id("sched-2");

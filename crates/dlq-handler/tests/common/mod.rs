@@ -11,7 +11,8 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use std::sync::Arc;
 
-pub const QUEUE: &str = "arn:aws:sqs:eu-west-1:123456789012:cloudops-fleet-FailureQueue-1A2B3C4D5E6F";
+pub const QUEUE: &str =
+    "arn:aws:sqs:eu-west-1:123456789012:cloudops-fleet-FailureQueue-1A2B3C4D5E6F";
 pub const SCHEDULER: &str = "arn:aws:lambda:eu-west-1:123456789012:function:cloudops-fleet-Ec2SchedulerFunction-AbCdEf123456";
 pub const TAGGING: &str = "arn:aws:lambda:eu-west-1:123456789012:function:cloudops-fleet-TaggingPolicyFunction-GhIjKl789012";
 
