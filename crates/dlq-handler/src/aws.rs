@@ -326,29 +326,18 @@ impl DynamoArchive {
             .await
         {
             Ok(_) => Transaction::Done,
-            Err(SdkError::ServiceError(e))
-                if matches!(
-                    e.err(),
-                    TransactWriteItemsError::TransactionCanceledException(_)
-                ) =>
-            {
-                let TransactWriteItemsError::TransactionCanceledException(cancelled) = e.err()
-                else {
-                    return Transaction::Failed(ServiceError::new(
-                        "DynamoDB",
-                        ErrorClass::Internal,
-                        "unreachable",
-                    ));
-                };
-                Transaction::Cancelled(
-                    cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .map(|r| r.code().filter(|c| *c != "None").map(str::to_owned))
-                        .collect(),
-                )
-            }
-            Err(e) => Transaction::Failed(service_error("DynamoDB", &e)),
+            Err(err) => match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    Transaction::Cancelled(
+                        cancelled
+                            .cancellation_reasons()
+                            .iter()
+                            .map(|r| r.code().filter(|c| *c != "None").map(str::to_owned))
+                            .collect(),
+                    )
+                }
+                _ => Transaction::Failed(service_error("DynamoDB", &err)),
+            },
         }
     }
 
