@@ -361,6 +361,65 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_replay_error_has_one_class() {
+        use fleet_core::Classified;
+        let throttled = ServiceError::new("Lambda", ErrorClass::Throttled, "Rate Exceeded.");
+        for (error, class) in [
+            (ReplayError::NotFound("x".into()), ErrorClass::NotFound),
+            (ReplayError::Unbounded, ErrorClass::InvalidEvent),
+            (ReplayError::Service(throttled), ErrorClass::Throttled),
+        ] {
+            assert_eq!(error.class(), class, "{error}");
+        }
+    }
+
+    #[test]
+    fn targets_drop_latest_and_versions_but_keep_aliases() {
+        let item = |arn: Option<&str>, name: Option<&str>| {
+            let write = crate::model::ArchiveWrite {
+                failure: crate::model::Failure {
+                    id: "r".into(),
+                    delivery_id: "m".into(),
+                    function: name.map(str::to_owned),
+                    function_arn: arn.map(str::to_owned),
+                    class: FailureClass::Timeout,
+                    error_type: None,
+                    error_message: String::new(),
+                    error_code: None,
+                    request_id: None,
+                    condition: None,
+                    attempts: None,
+                    shape: crate::model::Shape::Destination,
+                    via: crate::model::Via::Sqs,
+                    source_arn: None,
+                    failed_at: None,
+                    event: "{}".into(),
+                },
+                event: StoredEvent::Inline("{}".into()),
+                seen_at: DateTime::<Utc>::UNIX_EPOCH,
+                window: DateTime::<Utc>::UNIX_EPOCH,
+                expires_at: DateTime::<Utc>::UNIX_EPOCH,
+            };
+            target(&ArchivedFailure::first(&write))
+        };
+        let f = "arn:aws:lambda:eu-west-1:123456789012:function:f";
+        assert_eq!(
+            item(Some(&format!("{f}:$LATEST")), Some("f")),
+            Some(f.to_owned())
+        );
+        assert_eq!(
+            item(Some(&format!("{f}:17")), Some("f")),
+            Some(f.to_owned())
+        );
+        assert_eq!(
+            item(Some(&format!("{f}:live")), Some("f")),
+            Some(format!("{f}:live"))
+        );
+        assert_eq!(item(None, Some("legacy")), Some("legacy".to_owned()));
+        assert_eq!(item(None, None), None);
+    }
+
+    #[test]
     fn rates_and_ages_parse() {
         assert_eq!("5/s".parse::<Rate>(), Ok(Rate(5)));
         assert_eq!("20".parse::<Rate>(), Ok(Rate(20)));
