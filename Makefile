@@ -64,3 +64,4 @@ bench: $(TOOLS)
 	cargo run --quiet -p fleet-local --bin fleet-bench-scheduler
 	cargo run --quiet -p fleet-local --bin fleet-bench-tagging
 	cargo run --quiet -p fleet-local --bin fleet-bench-robot
+	cargo bench --quiet -p dlq-handler --bench dlq --profile dev

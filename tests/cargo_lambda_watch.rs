@@ -152,10 +152,7 @@ fn the_skill_answers_alexa_requests_under_cargo_lambda_watch() {
         "{}",
         String::from_utf8_lossy(&refused.stdout)
     );
-    assert!(
-        stderr.starts_with("Error: InvalidEvent"),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with("Error: InvalidEvent"), "{stderr}");
     assert!(
         stderr.contains("the request is not for this skill"),
         "{stderr}"
