@@ -150,7 +150,7 @@ mod tests {
         assert_eq!(chunk_text(["abcdefghij"], 4), ["abcd", "efgh", "ij"]);
         // 'é' is two bytes: a cut never falls inside it.
         assert_eq!(chunk_text(["éééé"], 5), ["éé", "éé"]);
-        assert_eq!(chunk_text(["日本語。中文。"], 10), ["日本語。", "中文。"]);
+        assert_eq!(chunk_text(["日本語。中文。"], 13), ["日本語。", "中文。"]);
         assert!(chunk_text(["", "  "], 10).is_empty());
     }
 
