@@ -61,7 +61,18 @@ fn is_test_event(payload: &Value) -> bool {
     payload.get("Event").and_then(Value::as_str) == Some("s3:TestEvent")
 }
 
-fn objects(payload: Value) -> Result<Vec<ObjectCreated>, HandlerError> {
+fn objects(mut payload: Value) -> Result<Vec<ObjectCreated>, HandlerError> {
+    // `aws_lambda_events` requires `userIdentity` and `requestParameters`, which S3 always sends
+    // but the local stand-in leaves out; neither is used here.
+    if let Some(records) = payload.get_mut("Records").and_then(Value::as_array_mut) {
+        for record in records.iter_mut().filter_map(Value::as_object_mut) {
+            for field in ["userIdentity", "requestParameters"] {
+                record
+                    .entry(field)
+                    .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            }
+        }
+    }
     let s3: S3Event = event::parse(payload, "an S3 event")?;
     let mut out = Vec::with_capacity(s3.records.len());
     for (i, record) in s3.records.into_iter().enumerate() {
