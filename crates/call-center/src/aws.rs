@@ -167,11 +167,11 @@ impl Transcription for TranscribeJobs {
             Ok(out) => out,
             // An unknown job is a BadRequestException "The requested job couldn't be found".
             Err(e)
-                if e.as_service_error().is_some_and(|s| {
-                    s.is_bad_request_exception()
-                        && aws_sdk_transcribe::error::ProvideErrorMetadata::message(s)
-                            .is_some_and(|m| m.contains("couldn't be found") || m.contains("could not be found"))
-                }) =>
+                if matches!(
+                    e.as_service_error(),
+                    Some(aws_sdk_transcribe::operation::get_transcription_job::GetTranscriptionJobError::BadRequestException(b))
+                        if b.message().is_some_and(|m| m.contains("couldn't be found") || m.contains("could not be found"))
+                ) =>
             {
                 return Ok(None)
             }
