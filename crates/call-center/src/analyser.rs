@@ -41,13 +41,26 @@ pub enum Decision {
         chunks: usize,
         announced: bool,
     },
-    NoSpeech { call_id: String },
-    Failed { call_id: String, reason: String },
-    AlreadyFinished { call_id: String, status: String },
+    NoSpeech {
+        call_id: String,
+    },
+    Failed {
+        call_id: String,
+        reason: String,
+    },
+    AlreadyFinished {
+        call_id: String,
+        status: String,
+    },
     /// A re-delivery found an announcement still due and sent it.
-    Announced { call_id: String },
+    Announced {
+        call_id: String,
+    },
     /// Not a transcript of a job the starter recorded, or a stale/forged event.
-    Ignored { key: String, reason: String },
+    Ignored {
+        key: String,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -101,7 +114,11 @@ where
     }
 
     /// The call a job belongs to, if the starter recorded that job: `Err(decision)` otherwise.
-    async fn recorded_call(&self, job: &str, key: &str) -> Result<Result<CallRecord, Decision>, CallError> {
+    async fn recorded_call(
+        &self,
+        job: &str,
+        key: &str,
+    ) -> Result<Result<CallRecord, Decision>, CallError> {
         let ignored = |reason: String| {
             tracing::warn!(job_name = job, key, reason = %reason, "ignored: not a job the starter recorded");
             Ok(Err(Decision::Ignored {
@@ -252,7 +269,11 @@ where
             });
         };
         if state.status != JobStatus::Failed {
-            tracing::warn!(job_name = job, status = state.status.as_str(), "FAILED event for a job Transcribe does not report failed: ignored");
+            tracing::warn!(
+                job_name = job,
+                status = state.status.as_str(),
+                "FAILED event for a job Transcribe does not report failed: ignored"
+            );
             return Ok(Decision::Ignored {
                 key: job.to_owned(),
                 reason: format!("Transcribe reports the job {}", state.status.as_str()),
@@ -262,7 +283,8 @@ where
             .failure_reason
             .unwrap_or_else(|| "Transcribe gave no reason".to_owned());
         let at = self.now();
-        self.finish(&call, job, Outcome::Failed { reason }, &at).await
+        self.finish(&call, job, Outcome::Failed { reason }, &at)
+            .await
     }
 
     async fn finish(
@@ -310,7 +332,11 @@ where
 
     /// EventBridge, then the manager topic, then `AnnouncedAt` once. A failure raises, so the
     /// retry finds the call DONE with the announcement still due and sends it then.
-    async fn announce(&self, call: &CallRecord, analysis: Option<&Analysis>) -> Result<(), CallError> {
+    async fn announce(
+        &self,
+        call: &CallRecord,
+        analysis: Option<&Analysis>,
+    ) -> Result<(), CallError> {
         let reason = analysis
             .and_then(|a| a.announce_reason.clone())
             .or_else(|| call.announce_reason.clone())
@@ -355,7 +381,11 @@ where
             );
             manager.publish(&subject, &message).await?;
         }
-        if self.calls.mark_announced(&call.call_id, &self.now()).await? {
+        if self
+            .calls
+            .mark_announced(&call.call_id, &self.now())
+            .await?
+        {
             tracing::info!(call_id = %call.call_id, %reason, "negative call announced");
         }
         Ok(())

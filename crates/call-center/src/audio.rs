@@ -162,9 +162,18 @@ mod tests {
 
     #[test]
     fn suffixes_any_case() {
-        assert_eq!(AudioFormat::from_key("recordings/a.MP3"), Some(AudioFormat::Mp3));
-        assert_eq!(AudioFormat::from_key("recordings/a.Wav"), Some(AudioFormat::Wav));
-        assert_eq!(AudioFormat::from_key("recordings/a.m4a"), Some(AudioFormat::M4a));
+        assert_eq!(
+            AudioFormat::from_key("recordings/a.MP3"),
+            Some(AudioFormat::Mp3)
+        );
+        assert_eq!(
+            AudioFormat::from_key("recordings/a.Wav"),
+            Some(AudioFormat::Wav)
+        );
+        assert_eq!(
+            AudioFormat::from_key("recordings/a.m4a"),
+            Some(AudioFormat::M4a)
+        );
         assert_eq!(AudioFormat::from_key("recordings/a.mp3.txt"), None);
         assert_eq!(AudioFormat::from_key("recordings/mp3"), None);
         assert_eq!(AudioFormat::from_key("recordings.mp3/file"), None);
@@ -177,8 +186,14 @@ mod tests {
         assert!(AudioFormat::Mp3.matches(&[0xFF, 0xFB, 0x90, 0x64]));
         // MPEG-2 layer III, 24 kHz (what lame writes for 22.05/24 kHz input).
         assert!(AudioFormat::Mp3.matches(&[0xFF, 0xF3, 0x64, 0xC4]));
-        assert!(!AudioFormat::Mp3.matches(&[0xFF, 0xFB, 0xF0, 0x64]), "bad bitrate");
-        assert!(!AudioFormat::Mp3.matches(&[0xFF, 0xF9, 0x90, 0x64]), "layer 0 is reserved");
+        assert!(
+            !AudioFormat::Mp3.matches(&[0xFF, 0xFB, 0xF0, 0x64]),
+            "bad bitrate"
+        );
+        assert!(
+            !AudioFormat::Mp3.matches(&[0xFF, 0xF9, 0x90, 0x64]),
+            "layer 0 is reserved"
+        );
         assert!(!AudioFormat::Mp3.matches(b"Hello, this is text"));
         assert!(AudioFormat::Wav.matches(b"RIFF\x24\x08\x00\x00WAVEfmt "));
         assert!(!AudioFormat::Wav.matches(b"RIFF\x24\x08\x00\x00AVI LIST"));
@@ -197,9 +212,18 @@ mod tests {
             Err(Unfit::TooLarge(MAX_MEDIA_BYTES + 1))
         );
         let text = check("r/a.mp3", 20, b"Hello, this is text\n").unwrap_err();
-        assert_eq!(text.to_string(), "the name says mp3 but the content looks like text");
+        assert_eq!(
+            text.to_string(),
+            "the name says mp3 but the content looks like text"
+        );
         let wav_as_mp3 = check("r/a.mp3", 20, b"RIFF\x24\x08\x00\x00WAVEfmt ").unwrap_err();
-        assert_eq!(wav_as_mp3.to_string(), "the name says mp3 but the content looks like wav");
-        assert!(matches!(check("r/a.txt", 5, b"hello"), Err(Unfit::Suffix(_))));
+        assert_eq!(
+            wav_as_mp3.to_string(),
+            "the name says mp3 but the content looks like wav"
+        );
+        assert!(matches!(
+            check("r/a.txt", 5, b"hello"),
+            Err(Unfit::Suffix(_))
+        ));
     }
 }

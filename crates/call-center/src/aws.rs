@@ -47,14 +47,30 @@ async fn collect(body: aws_sdk_s3::primitives::ByteStream) -> Result<Vec<u8>, Se
     body.collect()
         .await
         .map(|b| b.into_bytes().to_vec())
-        .map_err(|e| ServiceError::new("S3", ErrorClass::Unavailable, format!("reading the body: {e}")))
+        .map_err(|e| {
+            ServiceError::new(
+                "S3",
+                ErrorClass::Unavailable,
+                format!("reading the body: {e}"),
+            )
+        })
 }
 
 impl Objects for S3Objects {
     async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectHead>, ServiceError> {
-        match self.client.head_object().bucket(bucket).key(key).send().await {
+        match self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(out) => Ok(Some(ObjectHead {
-                size: out.content_length().and_then(|l| u64::try_from(l).ok()).unwrap_or(0),
+                size: out
+                    .content_length()
+                    .and_then(|l| u64::try_from(l).ok())
+                    .unwrap_or(0),
                 etag: out.e_tag().unwrap_or_default().trim_matches('"').to_owned(),
                 version_id: out.version_id().map(str::to_owned),
                 content_language: out.content_language().map(str::to_owned),
@@ -70,22 +86,44 @@ impl Objects for S3Objects {
         }
     }
 
-    async fn read_prefix(&self, bucket: &str, key: &str, len: u64) -> Result<Vec<u8>, ServiceError> {
+    async fn read_prefix(
+        &self,
+        bucket: &str,
+        key: &str,
+        len: u64,
+    ) -> Result<Vec<u8>, ServiceError> {
         let range = format!("bytes=0-{}", len.saturating_sub(1));
-        match self.client.get_object().bucket(bucket).key(key).range(range).send().await {
+        match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .range(range)
+            .send()
+            .await
+        {
             Ok(out) => {
                 let mut bytes = collect(out.body).await?;
                 bytes.truncate(usize::try_from(len).unwrap_or(usize::MAX));
                 Ok(bytes)
             }
             // An empty object has no byte 0.
-            Err(e) if aws_sdk_s3::error::ProvideErrorMetadata::code(&e) == Some("InvalidRange") => Ok(Vec::new()),
+            Err(e) if aws_sdk_s3::error::ProvideErrorMetadata::code(&e) == Some("InvalidRange") => {
+                Ok(Vec::new())
+            }
             Err(e) => Err(service_error("S3", &e)),
         }
     }
 
     async fn read_text(&self, bucket: &str, key: &str) -> Result<Option<String>, ServiceError> {
-        match self.client.get_object().bucket(bucket).key(key).send().await {
+        match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(out) => {
                 let bytes = collect(out.body).await?;
                 String::from_utf8(bytes)
@@ -154,7 +192,10 @@ impl Transcription for TranscribeJobs {
         }
         match request.send().await {
             Ok(_) => Ok(Started::Started),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conflict_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conflict_exception()) =>
+            {
                 Ok(Started::AlreadyExists)
             }
             Err(e) => Err(service_error("Transcribe", &e)),
@@ -163,7 +204,13 @@ impl Transcription for TranscribeJobs {
 
     async fn get(&self, name: &str) -> Result<Option<JobState>, ServiceError> {
         use aws_sdk_transcribe::types::TranscriptionJobStatus as S;
-        let out = match self.client.get_transcription_job().transcription_job_name(name).send().await {
+        let out = match self
+            .client
+            .get_transcription_job()
+            .transcription_job_name(name)
+            .send()
+            .await
+        {
             Ok(out) => out,
             // An unknown job is a BadRequestException "The requested job couldn't be found".
             Err(e)
@@ -185,7 +232,12 @@ impl Transcription for TranscribeJobs {
             Some(S::InProgress) => JobStatus::InProgress,
             Some(S::Completed) => JobStatus::Completed,
             Some(S::Failed) => JobStatus::Failed,
-            other => return Err(internal("Transcribe", format!("job {name}: unknown status {other:?}"))),
+            other => {
+                return Err(internal(
+                    "Transcribe",
+                    format!("job {name}: unknown status {other:?}"),
+                ))
+            }
         };
         Ok(Some(JobState {
             status,
@@ -205,9 +257,16 @@ pub struct ComprehendScorer {
 }
 
 impl SentimentScorer for ComprehendScorer {
-    async fn batch(&self, texts: &[String], language: &str) -> Result<Vec<Result<Scores, ItemFailure>>, ServiceError> {
+    async fn batch(
+        &self,
+        texts: &[String],
+        language: &str,
+    ) -> Result<Vec<Result<Scores, ItemFailure>>, ServiceError> {
         if texts.is_empty() || texts.len() > MAX_BATCH {
-            return Err(internal("Comprehend", format!("a batch takes 1-{MAX_BATCH} documents, not {}", texts.len())));
+            return Err(internal(
+                "Comprehend",
+                format!("a batch takes 1-{MAX_BATCH} documents, not {}", texts.len()),
+            ));
         }
         let out = self
             .client
@@ -219,7 +278,10 @@ impl SentimentScorer for ComprehendScorer {
             .map_err(|e| service_error("Comprehend", &e))?;
         let mut results: Vec<Option<Result<Scores, ItemFailure>>> = vec![None; texts.len()];
         for item in out.result_list() {
-            let slot = item.index().and_then(|i| usize::try_from(i).ok()).and_then(|i| results.get_mut(i));
+            let slot = item
+                .index()
+                .and_then(|i| usize::try_from(i).ok())
+                .and_then(|i| results.get_mut(i));
             if let (Some(slot), Some(s)) = (slot, item.sentiment_score()) {
                 let f = |v: Option<f32>| f64::from(v.unwrap_or_default());
                 *slot = Some(Ok(Scores {
@@ -231,7 +293,10 @@ impl SentimentScorer for ComprehendScorer {
             }
         }
         for error in out.error_list() {
-            let slot = error.index().and_then(|i| usize::try_from(i).ok()).and_then(|i| results.get_mut(i));
+            let slot = error
+                .index()
+                .and_then(|i| usize::try_from(i).ok())
+                .and_then(|i| results.get_mut(i));
             if let Some(slot) = slot {
                 *slot = Some(Err(ItemFailure {
                     code: error.error_code().unwrap_or("UNKNOWN").to_owned(),
@@ -245,7 +310,9 @@ impl SentimentScorer for ComprehendScorer {
                 r.unwrap_or_else(|| {
                     Err(ItemFailure {
                         code: "MISSING".into(),
-                        message: "Comprehend returned neither a result nor an error for this document".into(),
+                        message:
+                            "Comprehend returned neither a result nor an error for this document"
+                                .into(),
                     })
                 })
             })
@@ -261,7 +328,13 @@ pub struct TranslateText {
 impl Translator for TranslateText {
     async fn translate(&self, text: &str, from: &str, to: &str) -> Result<String, ServiceError> {
         if text.len() > MAX_TRANSLATE_BYTES {
-            return Err(internal("Translate", format!("{} bytes is over the {MAX_TRANSLATE_BYTES}-byte limit", text.len())));
+            return Err(internal(
+                "Translate",
+                format!(
+                    "{} bytes is over the {MAX_TRANSLATE_BYTES}-byte limit",
+                    text.len()
+                ),
+            ));
         }
         let out = self
             .client
@@ -312,7 +385,11 @@ impl Announcer for EventBridgeAnnouncer {
                 "AccessDeniedException" => ErrorClass::AccessDenied,
                 _ => ErrorClass::Internal,
             };
-            return Err(ServiceError::new("EventBridge", class, format!("{code}: {message}")));
+            return Err(ServiceError::new(
+                "EventBridge",
+                class,
+                format!("{code}: {message}"),
+            ));
         }
         Ok(())
     }
@@ -369,23 +446,40 @@ pub fn attr_to_json(attr: &AttributeValue) -> Value {
             .unwrap_or_else(|_| Value::String(x.clone())),
         AttributeValue::Bool(b) => Value::Bool(*b),
         AttributeValue::L(items) => Value::Array(items.iter().map(attr_to_json).collect()),
-        AttributeValue::M(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), attr_to_json(v))).collect()),
+        AttributeValue::M(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), attr_to_json(v)))
+                .collect(),
+        ),
         _ => Value::Null,
     }
 }
 
 /// A stored item as a call; `CorruptState` when it cannot be one.
-pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<CallRecord, ServiceError> {
+pub fn record_from_item(
+    item: &HashMap<String, AttributeValue>,
+) -> Result<CallRecord, ServiceError> {
     let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
     let call_id = text("CallId").unwrap_or_default();
-    let corrupt = |detail: String| ServiceError::new("DynamoDB", ErrorClass::CorruptState, format!("call {call_id}: {detail}"));
+    let corrupt = |detail: String| {
+        ServiceError::new(
+            "DynamoDB",
+            ErrorClass::CorruptState,
+            format!("call {call_id}: {detail}"),
+        )
+    };
     let status_text = text("Status").ok_or_else(|| corrupt("no Status".into()))?;
-    let status = Status::parse(&status_text).ok_or_else(|| corrupt(format!("unknown Status {status_text:?}")))?;
+    let status = Status::parse(&status_text)
+        .ok_or_else(|| corrupt(format!("unknown Status {status_text:?}")))?;
     let attempt = match item.get("Attempt").map(|v| v.as_n()) {
         Some(Ok(v)) => v.parse().map_err(|_| corrupt(format!("Attempt {v:?}")))?,
         _ => 1,
     };
-    let details = Value::Object(item.iter().map(|(k, v)| (k.clone(), attr_to_json(v))).collect());
+    let details = Value::Object(
+        item.iter()
+            .map(|(k, v)| (k.clone(), attr_to_json(v)))
+            .collect(),
+    );
     Ok(CallRecord {
         status: Some(status),
         job_name: text("JobName").unwrap_or_default(),
@@ -399,7 +493,10 @@ pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<CallRe
         created_at: text("CreatedAt").unwrap_or_default(),
         updated_at: text("UpdatedAt").unwrap_or_default(),
         sentiment: text("Sentiment").as_deref().and_then(Label::parse),
-        negative: details.get("Scores").and_then(|s| s.get("Negative")).and_then(Value::as_f64),
+        negative: details
+            .get("Scores")
+            .and_then(|s| s.get("Negative"))
+            .and_then(Value::as_f64),
         announce_reason: text("AnnounceReason"),
         announced_at: text("AnnouncedAt"),
         details,
@@ -407,7 +504,11 @@ pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<CallRe
     })
 }
 
-fn call_item(call: &NewCall, status: Status, reason: Option<&str>) -> HashMap<String, AttributeValue> {
+fn call_item(
+    call: &NewCall,
+    status: Status,
+    reason: Option<&str>,
+) -> HashMap<String, AttributeValue> {
     let mut item = HashMap::from([
         ("CallId".to_owned(), s(&call.call_id)),
         ("Status".to_owned(), s(status.as_str())),
@@ -439,7 +540,13 @@ fn build_error(e: impl std::fmt::Display) -> ServiceError {
 impl DynamoCalls {
     fn counter_update(&self, day: &str, cap: u32) -> Result<TransactWriteItem, ServiceError> {
         let expires = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
-            .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp() + COUNTER_TTL_SECONDS)
+            .map(|d| {
+                d.and_hms_opt(0, 0, 0)
+                    .unwrap_or_default()
+                    .and_utc()
+                    .timestamp()
+                    + COUNTER_TTL_SECONDS
+            })
             .unwrap_or_default();
         let update = Update::builder()
             .table_name(&self.table)
@@ -456,7 +563,13 @@ impl DynamoCalls {
     }
 
     /// Runs a (call write, counter) transaction: which of the two conditions failed.
-    async fn transact(&self, call_id: &str, first: TransactWriteItem, day: &str, cap: u32) -> Result<Begin, ServiceError> {
+    async fn transact(
+        &self,
+        call_id: &str,
+        first: TransactWriteItem,
+        day: &str,
+        cap: u32,
+    ) -> Result<Begin, ServiceError> {
         let result = self
             .client
             .transact_write_items()
@@ -474,13 +587,14 @@ impl DynamoCalls {
             }
             _ => return Err(service_error("DynamoDB", &err)),
         };
-        let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+        let failed =
+            |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
         if failed(0) {
             let record = match reasons.first().and_then(|r| r.item()) {
                 Some(item) => record_from_item(item)?,
                 None => self.get(call_id).await?.unwrap_or_default(),
             };
-            return Ok(Begin::Exists(record));
+            return Ok(Begin::Exists(Box::new(record)));
         }
         if failed(1) {
             return Ok(Begin::OverCap);
@@ -489,7 +603,9 @@ impl DynamoCalls {
     }
 }
 
-fn is_condition_failed<E>(e: &aws_sdk_dynamodb::error::SdkError<E, aws_smithy_runtime_api_http::Response>) -> bool
+fn is_condition_failed<E>(
+    e: &aws_sdk_dynamodb::error::SdkError<E, aws_smithy_runtime_api_http::Response>,
+) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {
@@ -513,11 +629,22 @@ impl Calls for DynamoCalls {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(build_error)?;
-        self.transact(&call.call_id, TransactWriteItem::builder().put(put).build(), day, cap)
-            .await
+        self.transact(
+            &call.call_id,
+            TransactWriteItem::builder().put(put).build(),
+            day,
+            cap,
+        )
+        .await
     }
 
-    async fn restart(&self, call: &NewCall, expected_job: &str, day: &str, cap: u32) -> Result<Begin, ServiceError> {
+    async fn restart(
+        &self,
+        call: &NewCall,
+        expected_job: &str,
+        day: &str,
+        cap: u32,
+    ) -> Result<Begin, ServiceError> {
         let update = Update::builder()
             .table_name(&self.table)
             .key("CallId", s(&call.call_id))
@@ -536,8 +663,13 @@ impl Calls for DynamoCalls {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(build_error)?;
-        self.transact(&call.call_id, TransactWriteItem::builder().update(update).build(), day, cap)
-            .await
+        self.transact(
+            &call.call_id,
+            TransactWriteItem::builder().update(update).build(),
+            day,
+            cap,
+        )
+        .await
     }
 
     async fn wait(&self, call: &NewCall, reason: &str) -> Result<bool, ServiceError> {
@@ -587,7 +719,13 @@ impl Calls for DynamoCalls {
         out.item().map(record_from_item).transpose()
     }
 
-    async fn finish(&self, call_id: &str, job_name: &str, outcome: &Outcome, at: &str) -> Result<bool, ServiceError> {
+    async fn finish(
+        &self,
+        call_id: &str,
+        job_name: &str,
+        outcome: &Outcome,
+        at: &str,
+    ) -> Result<bool, ServiceError> {
         let mut request = self
             .client
             .update_item()
@@ -608,7 +746,10 @@ impl Calls for DynamoCalls {
                 sets.push(format!("#f{i} = :f{i}"));
             }
         }
-        let result = request.update_expression(format!("SET {}", sets.join(", "))).send().await;
+        let result = request
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .send()
+            .await;
         match result {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failed(&e) => Ok(false),
@@ -634,7 +775,11 @@ impl Calls for DynamoCalls {
         }
     }
 
-    async fn by_status(&self, status: Status, limit: usize) -> Result<Vec<CallRecord>, ServiceError> {
+    async fn by_status(
+        &self,
+        status: Status,
+        limit: usize,
+    ) -> Result<Vec<CallRecord>, ServiceError> {
         let mut out = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {

@@ -70,7 +70,7 @@ pub enum Begin {
     /// The day's cap is reached: nothing was written.
     OverCap,
     /// The call exists; nothing was written.
-    Exists(CallRecord),
+    Exists(Box<CallRecord>),
 }
 
 /// A call as stored.
@@ -156,24 +156,6 @@ pub fn excerpt(text: &str) -> String {
     format!("{cut}…")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statuses_round_trip_and_excerpts_are_short() {
-        for s in Status::ALL {
-            assert_eq!(Status::parse(s.as_str()), Some(s));
-        }
-        assert_eq!(excerpt("  hello  "), "hello");
-        let long = "word ".repeat(200);
-        let e = excerpt(&long);
-        assert!(e.chars().count() <= EXCERPT_CHARS + 1 && e.ends_with("word…"), "{e}");
-        let cjk = "語".repeat(400);
-        assert_eq!(excerpt(&cjk).chars().count(), EXCERPT_CHARS + 1);
-    }
-}
-
 fn scores_json(s: &crate::sentiment::Scores) -> serde_json::Value {
     let r = |v: f64| (v * 10_000.0).round() / 10_000.0;
     serde_json::json!({
@@ -244,4 +226,25 @@ pub fn outcome_fields(outcome: &Outcome) -> serde_json::Map<String, serde_json::
         }
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_and_excerpts_are_short() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(excerpt("  hello  "), "hello");
+        let long = "word ".repeat(200);
+        let e = excerpt(&long);
+        assert!(
+            e.chars().count() <= EXCERPT_CHARS + 1 && e.ends_with("word…"),
+            "{e}"
+        );
+        let cjk = "語".repeat(400);
+        assert_eq!(excerpt(&cjk).chars().count(), EXCERPT_CHARS + 1);
+    }
 }

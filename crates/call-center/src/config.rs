@@ -54,7 +54,11 @@ fn invalid(name: &str, value: &str, reason: impl Into<String>) -> ConfigError {
 fn prefix(vars: &impl Vars, name: &str, default: &str) -> Result<String, ConfigError> {
     let value = vars.optional(name).unwrap_or_else(|| default.to_owned());
     if value.starts_with('/') || !value.ends_with('/') || value.len() < 2 {
-        return Err(invalid(name, &value, "expected a folder such as recordings/"));
+        return Err(invalid(
+            name,
+            &value,
+            "expected a folder such as recordings/",
+        ));
     }
     Ok(value)
 }
@@ -77,7 +81,11 @@ impl StarterConfig {
             .optional("LANGUAGE_OPTIONS")
             .unwrap_or_else(|| "en-US,es-US,fr-FR,de-DE".to_owned());
         let mut language_options = Vec::new();
-        for option in options_text.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        for option in options_text
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+        {
             let code = language::transcribe_code(option).ok_or_else(|| {
                 invalid("LANGUAGE_OPTIONS", option, "not a Transcribe language code")
             })?;
@@ -98,7 +106,13 @@ impl StarterConfig {
                 Speakers::Labels(max)
             }
             "channels" => Speakers::Channels,
-            _ => return Err(invalid("SPEAKER_MODE", &mode, "expected labels or channels")),
+            _ => {
+                return Err(invalid(
+                    "SPEAKER_MODE",
+                    &mode,
+                    "expected labels or channels",
+                ))
+            }
         };
         let redaction_text = vars
             .optional("PII_REDACTION")
@@ -117,7 +131,11 @@ impl StarterConfig {
         };
         let max_attempts: u32 = vars.parsed_or("MAX_ATTEMPTS", 3)?;
         if !(1..=crate::jobname::MAX_ATTEMPTS).contains(&max_attempts) {
-            return Err(invalid("MAX_ATTEMPTS", &max_attempts.to_string(), "must be 1-99"));
+            return Err(invalid(
+                "MAX_ATTEMPTS",
+                &max_attempts.to_string(),
+                "must be 1-99",
+            ));
         }
         Ok(Self {
             table: vars.required("CALLS_TABLE")?,
@@ -186,16 +204,27 @@ mod tests {
         assert_eq!(c.language_options, ["en-US", "es-US", "fr-FR", "de-DE"]);
         assert_eq!(c.daily_cap, 500);
         let with = |k: &'static str, v: &'static str| {
-            let mut m: std::collections::HashMap<String, String> =
-                BASE.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+            let mut m: std::collections::HashMap<String, String> = BASE
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
             m.insert(k.into(), v.into());
             StarterConfig::from_vars(&m)
         };
-        assert!(with("LANGUAGE_OPTIONS", "en-US,xx").unwrap_err().to_string().contains("LANGUAGE_OPTIONS"));
+        assert!(with("LANGUAGE_OPTIONS", "en-US,xx")
+            .unwrap_err()
+            .to_string()
+            .contains("LANGUAGE_OPTIONS"));
         assert!(with("TRANSCRIPTS_PREFIX", "recordings/out/").is_err());
         assert!(with("MAX_SPEAKERS", "1").is_err());
-        assert_eq!(with("SPEAKER_MODE", "channels").unwrap().speakers, Speakers::Channels);
-        assert_eq!(with("PII_REDACTION", "off").unwrap().redaction, Redaction::Off);
+        assert_eq!(
+            with("SPEAKER_MODE", "channels").unwrap().speakers,
+            Speakers::Channels
+        );
+        assert_eq!(
+            with("PII_REDACTION", "off").unwrap().redaction,
+            Redaction::Off
+        );
         assert!(with("PII_REDACTION", "maybe").is_err());
         assert_eq!(
             StarterConfig::from_vars(&[("CALLS_TABLE", "c"), ("RECORDINGS_BUCKET", "b")])
@@ -204,7 +233,15 @@ mod tests {
             "missing environment variable DATA_ACCESS_ROLE_ARN"
         );
         let a = AnalyserConfig::from_vars(&BASE).unwrap();
-        assert_eq!((a.base_language.as_str(), a.negative_threshold), ("en", 0.5));
-        assert!(AnalyserConfig::from_vars(&[("CALLS_TABLE", "c"), ("RECORDINGS_BUCKET", "b"), ("BASE_LANGUAGE", "nl")]).is_err());
+        assert_eq!(
+            (a.base_language.as_str(), a.negative_threshold),
+            ("en", 0.5)
+        );
+        assert!(AnalyserConfig::from_vars(&[
+            ("CALLS_TABLE", "c"),
+            ("RECORDINGS_BUCKET", "b"),
+            ("BASE_LANGUAGE", "nl")
+        ])
+        .is_err());
     }
 }

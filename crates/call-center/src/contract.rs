@@ -50,25 +50,60 @@ pub async fn calls<C: Calls>(calls: &C) {
     assert_eq!(waiting.len(), 1);
     assert_eq!(waiting[0].reason.as_deref(), Some("cap"));
     // The next day a waiting call starts.
-    assert_eq!(calls.begin(&c, "2026-11-24", 2).await.unwrap(), Begin::Started);
-    assert!(calls.by_status(Status::Waiting, 10).await.unwrap().is_empty());
+    assert_eq!(
+        calls.begin(&c, "2026-11-24", 2).await.unwrap(),
+        Begin::Started
+    );
+    assert!(calls
+        .by_status(Status::Waiting, 10)
+        .await
+        .unwrap()
+        .is_empty());
 
     // finish only while TRANSCRIBING that job.
-    assert!(!calls.finish("call-a-1", "call-a-1-a2", &failed("x"), "t").await.unwrap());
-    assert!(calls.finish("call-a-1", "call-a-1", &failed("bad audio"), "2026-11-23T09:00:00Z").await.unwrap());
-    assert!(!calls.finish("call-a-1", "call-a-1", &failed("again"), "t").await.unwrap());
+    assert!(!calls
+        .finish("call-a-1", "call-a-1-a2", &failed("x"), "t")
+        .await
+        .unwrap());
+    assert!(calls
+        .finish(
+            "call-a-1",
+            "call-a-1",
+            &failed("bad audio"),
+            "2026-11-23T09:00:00Z"
+        )
+        .await
+        .unwrap());
+    assert!(!calls
+        .finish("call-a-1", "call-a-1", &failed("again"), "t")
+        .await
+        .unwrap());
     let a_now = calls.get("call-a-1").await.unwrap().unwrap();
-    assert_eq!((a_now.status, a_now.reason.as_deref()), (Some(Status::Failed), Some("bad audio")));
+    assert_eq!(
+        (a_now.status, a_now.reason.as_deref()),
+        (Some(Status::Failed), Some("bad audio"))
+    );
     // A late duplicate never resets a finished call.
-    assert!(matches!(calls.begin(&a, day, 10).await.unwrap(), Begin::Exists(r) if r.status == Some(Status::Failed)));
+    assert!(
+        matches!(calls.begin(&a, day, 10).await.unwrap(), Begin::Exists(r) if r.status == Some(Status::Failed))
+    );
     // Restart under a new job name, only from the expected job.
     let mut a2 = a.clone();
     a2.attempt = 2;
     a2.job_name = "call-a-1-a2".into();
-    assert!(matches!(calls.restart(&a2, "call-a-1-zz", day, 10).await.unwrap(), Begin::Exists(_)));
-    assert_eq!(calls.restart(&a2, "call-a-1", day, 10).await.unwrap(), Begin::Started);
+    assert!(matches!(
+        calls.restart(&a2, "call-a-1-zz", day, 10).await.unwrap(),
+        Begin::Exists(_)
+    ));
+    assert_eq!(
+        calls.restart(&a2, "call-a-1", day, 10).await.unwrap(),
+        Begin::Started
+    );
     let a_now = calls.get("call-a-1").await.unwrap().unwrap();
-    assert_eq!((a_now.status, a_now.attempt, a_now.job_name.as_str()), (Some(Status::Transcribing), 2, "call-a-1-a2"));
+    assert_eq!(
+        (a_now.status, a_now.attempt, a_now.job_name.as_str()),
+        (Some(Status::Transcribing), 2, "call-a-1-a2")
+    );
     assert_eq!(a_now.reason, None);
 
     // REJECTED only for a new call.
@@ -77,20 +112,51 @@ pub async fn calls<C: Calls>(calls: &C) {
     assert!(!calls.reject(&r, "again").await.unwrap());
     assert!(!calls.reject(&a, "late").await.unwrap());
     let rejected = calls.get("call-r-1").await.unwrap().unwrap();
-    assert_eq!((rejected.status, rejected.reason.as_deref()), (Some(Status::Rejected), Some("not audio")));
-    assert!(matches!(calls.begin(&r, day, 10).await.unwrap(), Begin::Exists(_)));
+    assert_eq!(
+        (rejected.status, rejected.reason.as_deref()),
+        (Some(Status::Rejected), Some("not audio"))
+    );
+    assert!(matches!(
+        calls.begin(&r, day, 10).await.unwrap(),
+        Begin::Exists(_)
+    ));
 
     // AnnouncedAt once.
-    assert!(calls.mark_announced("call-b-1", "2026-11-23T10:00:00Z").await.unwrap());
-    assert!(!calls.mark_announced("call-b-1", "2026-11-23T10:01:00Z").await.unwrap());
+    assert!(calls
+        .mark_announced("call-b-1", "2026-11-23T10:00:00Z")
+        .await
+        .unwrap());
+    assert!(!calls
+        .mark_announced("call-b-1", "2026-11-23T10:01:00Z")
+        .await
+        .unwrap());
     assert_eq!(
-        calls.get("call-b-1").await.unwrap().unwrap().announced_at.as_deref(),
+        calls
+            .get("call-b-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .announced_at
+            .as_deref(),
         Some("2026-11-23T10:00:00Z")
     );
     assert!(!calls.mark_announced("call-nobody", "t").await.unwrap());
 
     // by_status pages and limits, oldest first.
-    let ids: Vec<String> = calls.by_status(Status::Transcribing, 10).await.unwrap().into_iter().map(|c| c.call_id).collect();
+    let ids: Vec<String> = calls
+        .by_status(Status::Transcribing, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.call_id)
+        .collect();
     assert_eq!(ids.len(), 3, "{ids:?}");
-    assert_eq!(calls.by_status(Status::Transcribing, 1).await.unwrap().len(), 1);
+    assert_eq!(
+        calls
+            .by_status(Status::Transcribing, 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -89,9 +89,20 @@ mod tests {
 
     #[test]
     fn readable_stable_and_parsed_back() {
-        let id = call_id("calls-bucket", "recordings/2026/Call with Bob+Ann.MP3", "\"abc\"");
+        let id = call_id(
+            "calls-bucket",
+            "recordings/2026/Call with Bob+Ann.MP3",
+            "\"abc\"",
+        );
         assert!(id.starts_with("call-Call-with-Bob-Ann-"), "{id}");
-        assert_eq!(id, call_id("calls-bucket", "recordings/2026/Call with Bob+Ann.MP3", "abc"));
+        assert_eq!(
+            id,
+            call_id(
+                "calls-bucket",
+                "recordings/2026/Call with Bob+Ann.MP3",
+                "abc"
+            )
+        );
         assert!(is_valid_job_name(&id));
         assert_eq!(parse_job_name(&id), Some((id.clone(), 1)));
         let second = job_name(&id, 2);

@@ -77,7 +77,10 @@ mod tests {
             ("recordings/call+1.mp3", "recordings/call 1.mp3"),
             ("recordings/a%2Bb.mp3", "recordings/a+b.mp3"),
             ("recordings/2026/11/23/x.mp3", "recordings/2026/11/23/x.mp3"),
-            ("recordings/caf%C3%A9+%C3%A0+Paris.mp3", "recordings/café à Paris.mp3"),
+            (
+                "recordings/caf%C3%A9+%C3%A0+Paris.mp3",
+                "recordings/café à Paris.mp3",
+            ),
             ("recordings/%E6%97%A5%E6%9C%AC.wav", "recordings/日本.wav"),
             ("recordings/a%2fb.mp3", "recordings/a/b.mp3"),
             ("recordings/100%25.mp3", "recordings/100%.mp3"),

@@ -89,6 +89,9 @@ mod tests {
         assert_eq!(translate_code("fr-CA"), "fr-CA");
         assert!(redaction_available("en-US"));
         assert!(!redaction_available("en-GB"));
-        assert!(TRANSCRIBE_CODES.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
+        assert!(
+            TRANSCRIBE_CODES.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no duplicates"
+        );
     }
 }

@@ -108,12 +108,23 @@ impl Objects for MemoryObjects {
         Ok(self.find(bucket, key).map(|o| o.head))
     }
 
-    async fn read_prefix(&self, bucket: &str, key: &str, len: u64) -> Result<Vec<u8>, ServiceError> {
+    async fn read_prefix(
+        &self,
+        bucket: &str,
+        key: &str,
+        len: u64,
+    ) -> Result<Vec<u8>, ServiceError> {
         self.counter.hit("s3:GetObject(range)");
         let object = self.find(bucket, key).ok_or_else(|| {
-            ServiceError::new("S3", ErrorClass::NotFound, "NoSuchKey: The specified key does not exist.")
+            ServiceError::new(
+                "S3",
+                ErrorClass::NotFound,
+                "NoSuchKey: The specified key does not exist.",
+            )
         })?;
-        let end = usize::try_from(len).unwrap_or(usize::MAX).min(object.body.len());
+        let end = usize::try_from(len)
+            .unwrap_or(usize::MAX)
+            .min(object.body.len());
         Ok(object.body[..end].to_vec())
     }
 
@@ -196,11 +207,29 @@ pub struct MemoryScorer {
 }
 
 const NEGATIVE_WORDS: &[&str] = &[
-    "angry", "awful", "bad", "cancel", "complaint", "disappointed", "horrible", "refund",
-    "terrible", "unacceptable", "worst", "wrong",
+    "angry",
+    "awful",
+    "bad",
+    "cancel",
+    "complaint",
+    "disappointed",
+    "horrible",
+    "refund",
+    "terrible",
+    "unacceptable",
+    "worst",
+    "wrong",
 ];
 const POSITIVE_WORDS: &[&str] = &[
-    "excellent", "glad", "good", "great", "happy", "helpful", "perfect", "thank", "thanks",
+    "excellent",
+    "glad",
+    "good",
+    "great",
+    "happy",
+    "helpful",
+    "perfect",
+    "thank",
+    "thanks",
     "wonderful",
 ];
 
@@ -209,7 +238,10 @@ pub fn lexicon_scores(text: &str) -> Scores {
     let mut pos = 0.0f64;
     let mut neg = 0.0f64;
     let mut words = 0.0f64;
-    for w in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+    for w in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         words += 1.0;
         let w = w.to_lowercase();
         if NEGATIVE_WORDS.contains(&w.as_str()) {
@@ -219,7 +251,12 @@ pub fn lexicon_scores(text: &str) -> Scores {
         }
     }
     if pos + neg == 0.0 {
-        return Scores { positive: 0.05, negative: 0.05, neutral: 0.88, mixed: 0.02 };
+        return Scores {
+            positive: 0.05,
+            negative: 0.05,
+            neutral: 0.88,
+            mixed: 0.02,
+        };
     }
     let strength = ((pos + neg) / words.max(1.0) * 8.0).min(1.0);
     let positive = strength * pos / (pos + neg);
@@ -235,7 +272,10 @@ pub fn lexicon_scores(text: &str) -> Scores {
 
 impl MemoryScorer {
     pub fn new(counter: CallCounter) -> Self {
-        Self { counter, ..Self::default() }
+        Self {
+            counter,
+            ..Self::default()
+        }
     }
 }
 
@@ -295,7 +335,10 @@ pub struct MemoryTranslator {
 
 impl MemoryTranslator {
     pub fn new(counter: CallCounter) -> Self {
-        Self { counter, ..Self::default() }
+        Self {
+            counter,
+            ..Self::default()
+        }
     }
 }
 
@@ -325,7 +368,9 @@ impl Translator for MemoryTranslator {
         Ok(text
             .split(' ')
             .map(|w| {
-                let bare = w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+                let bare = w
+                    .trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase();
                 DICTIONARY
                     .iter()
                     .find(|(f, _)| *f == bare)
@@ -345,7 +390,10 @@ pub struct MemoryCalls {
 
 impl MemoryCalls {
     pub fn new(counter: CallCounter) -> Self {
-        Self { calls: Mutex::default(), counter }
+        Self {
+            calls: Mutex::default(),
+            counter,
+        }
     }
 
     pub fn all(&self) -> Vec<CallRecord> {
@@ -389,7 +437,7 @@ impl Calls for MemoryCalls {
         let (calls, days) = &mut *guard;
         if let Some(existing) = calls.get(&call.call_id) {
             if existing.status != Some(Status::Waiting) {
-                return Ok(Begin::Exists(existing.clone()));
+                return Ok(Begin::Exists(Box::new(existing.clone())));
             }
         }
         let count = days.entry(day.to_owned()).or_default();
@@ -406,7 +454,13 @@ impl Calls for MemoryCalls {
         Ok(Begin::Started)
     }
 
-    async fn restart(&self, call: &NewCall, expected_job: &str, day: &str, cap: u32) -> Result<Begin, ServiceError> {
+    async fn restart(
+        &self,
+        call: &NewCall,
+        expected_job: &str,
+        day: &str,
+        cap: u32,
+    ) -> Result<Begin, ServiceError> {
         self.counter.hit("dynamodb:TransactWriteItems");
         let mut guard = lock(&self.calls);
         let (calls, days) = &mut *guard;
@@ -414,15 +468,18 @@ impl Calls for MemoryCalls {
             Some(existing)
                 if existing.job_name == expected_job
                     && matches!(existing.status, Some(Status::Transcribing | Status::Failed)) => {}
-            Some(existing) => return Ok(Begin::Exists(existing.clone())),
-            None => return Ok(Begin::Exists(CallRecord::default())),
+            Some(existing) => return Ok(Begin::Exists(Box::new(existing.clone()))),
+            None => return Ok(Begin::Exists(Box::default())),
         }
         let count = days.entry(day.to_owned()).or_default();
         if *count >= cap {
             return Ok(Begin::OverCap);
         }
         *count += 1;
-        let created = calls.get(&call.call_id).map(|c| c.created_at.clone()).unwrap_or_default();
+        let created = calls
+            .get(&call.call_id)
+            .map(|c| c.created_at.clone())
+            .unwrap_or_default();
         let mut record = record_of(call, Status::Transcribing, None);
         record.created_at = created;
         calls.insert(call.call_id.clone(), record);
@@ -435,7 +492,10 @@ impl Calls for MemoryCalls {
         let calls = &mut guard.0;
         match calls.get(&call.call_id).map(|c| c.status) {
             None | Some(Some(Status::Waiting)) => {
-                calls.insert(call.call_id.clone(), record_of(call, Status::Waiting, Some(reason)));
+                calls.insert(
+                    call.call_id.clone(),
+                    record_of(call, Status::Waiting, Some(reason)),
+                );
                 Ok(true)
             }
             _ => Ok(false),
@@ -449,7 +509,10 @@ impl Calls for MemoryCalls {
         if calls.contains_key(&call.call_id) {
             return Ok(false);
         }
-        calls.insert(call.call_id.clone(), record_of(call, Status::Rejected, Some(reason)));
+        calls.insert(
+            call.call_id.clone(),
+            record_of(call, Status::Rejected, Some(reason)),
+        );
         Ok(true)
     }
 
@@ -458,7 +521,13 @@ impl Calls for MemoryCalls {
         Ok(lock(&self.calls).0.get(call_id).cloned())
     }
 
-    async fn finish(&self, call_id: &str, job_name: &str, outcome: &Outcome, at: &str) -> Result<bool, ServiceError> {
+    async fn finish(
+        &self,
+        call_id: &str,
+        job_name: &str,
+        outcome: &Outcome,
+        at: &str,
+    ) -> Result<bool, ServiceError> {
         self.counter.hit("dynamodb:UpdateItem");
         let mut guard = lock(&self.calls);
         let Some(call) = guard.0.get_mut(call_id) else {
@@ -470,10 +539,22 @@ impl Calls for MemoryCalls {
         call.status = Some(outcome.status());
         call.updated_at = at.to_owned();
         let fields = outcome_fields(outcome);
-        call.reason = fields.get("Reason").and_then(|v| v.as_str()).map(str::to_owned);
-        call.sentiment = fields.get("Sentiment").and_then(|v| v.as_str()).and_then(Label::parse);
-        call.negative = fields.get("Scores").and_then(|s| s.get("Negative")).and_then(|v| v.as_f64());
-        call.announce_reason = fields.get("AnnounceReason").and_then(|v| v.as_str()).map(str::to_owned);
+        call.reason = fields
+            .get("Reason")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        call.sentiment = fields
+            .get("Sentiment")
+            .and_then(|v| v.as_str())
+            .and_then(Label::parse);
+        call.negative = fields
+            .get("Scores")
+            .and_then(|s| s.get("Negative"))
+            .and_then(|v| v.as_f64());
+        call.announce_reason = fields
+            .get("AnnounceReason")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
         let mut details = call.details.as_object().cloned().unwrap_or_default();
         details.extend(fields);
         call.details = serde_json::Value::Object(details);
@@ -492,7 +573,11 @@ impl Calls for MemoryCalls {
         }
     }
 
-    async fn by_status(&self, status: Status, limit: usize) -> Result<Vec<CallRecord>, ServiceError> {
+    async fn by_status(
+        &self,
+        status: Status,
+        limit: usize,
+    ) -> Result<Vec<CallRecord>, ServiceError> {
         self.counter.hit("dynamodb:Query");
         let mut out: Vec<CallRecord> = lock(&self.calls)
             .0
@@ -516,7 +601,10 @@ pub struct MemoryAnnouncer {
 
 impl MemoryAnnouncer {
     pub fn new(counter: CallCounter) -> Self {
-        Self { counter, ..Self::default() }
+        Self {
+            counter,
+            ..Self::default()
+        }
     }
     pub fn sent(&self) -> Vec<(String, serde_json::Value)> {
         lock(&self.sent).clone()
@@ -524,7 +612,11 @@ impl MemoryAnnouncer {
 }
 
 impl Announcer for MemoryAnnouncer {
-    async fn announce(&self, detail_type: &str, detail: &serde_json::Value) -> Result<(), ServiceError> {
+    async fn announce(
+        &self,
+        detail_type: &str,
+        detail: &serde_json::Value,
+    ) -> Result<(), ServiceError> {
         self.counter.hit("events:PutEvents");
         if let Some(e) = lock(&self.failure).clone() {
             return Err(e);

@@ -111,9 +111,13 @@ pub struct JobState {
 
 /// Amazon Transcribe.
 pub trait Transcription: Send + Sync {
-    fn start(&self, job: &JobRequest) -> impl Future<Output = Result<Started, ServiceError>> + Send;
+    fn start(&self, job: &JobRequest)
+        -> impl Future<Output = Result<Started, ServiceError>> + Send;
     /// `None` when no job has that name.
-    fn get(&self, name: &str) -> impl Future<Output = Result<Option<JobState>, ServiceError>> + Send;
+    fn get(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<JobState>, ServiceError>> + Send;
 }
 
 /// Comprehend takes at most this many documents per `BatchDetectSentiment`.
@@ -229,67 +233,135 @@ pub trait Announcer: Send + Sync {
 
 // Shared adapters (tests and the benchmark keep a handle to read them back).
 impl<T: Objects> Objects for std::sync::Arc<T> {
-    fn head(&self, bucket: &str, key: &str) -> impl Future<Output = Result<Option<ObjectHead>, ServiceError>> + Send {
+    fn head(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<ObjectHead>, ServiceError>> + Send {
         (**self).head(bucket, key)
     }
-    fn read_prefix(&self, bucket: &str, key: &str, len: u64) -> impl Future<Output = Result<Vec<u8>, ServiceError>> + Send {
+    fn read_prefix(
+        &self,
+        bucket: &str,
+        key: &str,
+        len: u64,
+    ) -> impl Future<Output = Result<Vec<u8>, ServiceError>> + Send {
         (**self).read_prefix(bucket, key, len)
     }
-    fn read_text(&self, bucket: &str, key: &str) -> impl Future<Output = Result<Option<String>, ServiceError>> + Send {
+    fn read_text(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<String>, ServiceError>> + Send {
         (**self).read_text(bucket, key)
     }
 }
 
 impl<T: Transcription> Transcription for std::sync::Arc<T> {
-    fn start(&self, job: &JobRequest) -> impl Future<Output = Result<Started, ServiceError>> + Send {
+    fn start(
+        &self,
+        job: &JobRequest,
+    ) -> impl Future<Output = Result<Started, ServiceError>> + Send {
         (**self).start(job)
     }
-    fn get(&self, name: &str) -> impl Future<Output = Result<Option<JobState>, ServiceError>> + Send {
+    fn get(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<JobState>, ServiceError>> + Send {
         (**self).get(name)
     }
 }
 
 impl<T: SentimentScorer> SentimentScorer for std::sync::Arc<T> {
-    fn batch(&self, texts: &[String], language: &str) -> impl Future<Output = Result<Vec<Result<Scores, ItemFailure>>, ServiceError>> + Send {
+    fn batch(
+        &self,
+        texts: &[String],
+        language: &str,
+    ) -> impl Future<Output = Result<Vec<Result<Scores, ItemFailure>>, ServiceError>> + Send {
         (**self).batch(texts, language)
     }
 }
 
 impl<T: Translator> Translator for std::sync::Arc<T> {
-    fn translate(&self, text: &str, from: &str, to: &str) -> impl Future<Output = Result<String, ServiceError>> + Send {
+    fn translate(
+        &self,
+        text: &str,
+        from: &str,
+        to: &str,
+    ) -> impl Future<Output = Result<String, ServiceError>> + Send {
         (**self).translate(text, from, to)
     }
 }
 
 impl<T: Announcer> Announcer for std::sync::Arc<T> {
-    fn announce(&self, detail_type: &str, detail: &serde_json::Value) -> impl Future<Output = Result<(), ServiceError>> + Send {
+    fn announce(
+        &self,
+        detail_type: &str,
+        detail: &serde_json::Value,
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send {
         (**self).announce(detail_type, detail)
     }
 }
 
 impl<T: Calls> Calls for std::sync::Arc<T> {
-    fn begin(&self, call: &NewCall, day: &str, cap: u32) -> impl Future<Output = Result<Begin, ServiceError>> + Send {
+    fn begin(
+        &self,
+        call: &NewCall,
+        day: &str,
+        cap: u32,
+    ) -> impl Future<Output = Result<Begin, ServiceError>> + Send {
         (**self).begin(call, day, cap)
     }
-    fn restart(&self, call: &NewCall, expected_job: &str, day: &str, cap: u32) -> impl Future<Output = Result<Begin, ServiceError>> + Send {
+    fn restart(
+        &self,
+        call: &NewCall,
+        expected_job: &str,
+        day: &str,
+        cap: u32,
+    ) -> impl Future<Output = Result<Begin, ServiceError>> + Send {
         (**self).restart(call, expected_job, day, cap)
     }
-    fn wait(&self, call: &NewCall, reason: &str) -> impl Future<Output = Result<bool, ServiceError>> + Send {
+    fn wait(
+        &self,
+        call: &NewCall,
+        reason: &str,
+    ) -> impl Future<Output = Result<bool, ServiceError>> + Send {
         (**self).wait(call, reason)
     }
-    fn reject(&self, call: &NewCall, reason: &str) -> impl Future<Output = Result<bool, ServiceError>> + Send {
+    fn reject(
+        &self,
+        call: &NewCall,
+        reason: &str,
+    ) -> impl Future<Output = Result<bool, ServiceError>> + Send {
         (**self).reject(call, reason)
     }
-    fn get(&self, call_id: &str) -> impl Future<Output = Result<Option<CallRecord>, ServiceError>> + Send {
+    fn get(
+        &self,
+        call_id: &str,
+    ) -> impl Future<Output = Result<Option<CallRecord>, ServiceError>> + Send {
         (**self).get(call_id)
     }
-    fn finish(&self, call_id: &str, job_name: &str, outcome: &Outcome, at: &str) -> impl Future<Output = Result<bool, ServiceError>> + Send {
+    fn finish(
+        &self,
+        call_id: &str,
+        job_name: &str,
+        outcome: &Outcome,
+        at: &str,
+    ) -> impl Future<Output = Result<bool, ServiceError>> + Send {
         (**self).finish(call_id, job_name, outcome, at)
     }
-    fn mark_announced(&self, call_id: &str, at: &str) -> impl Future<Output = Result<bool, ServiceError>> + Send {
+    fn mark_announced(
+        &self,
+        call_id: &str,
+        at: &str,
+    ) -> impl Future<Output = Result<bool, ServiceError>> + Send {
         (**self).mark_announced(call_id, at)
     }
-    fn by_status(&self, status: crate::call::Status, limit: usize) -> impl Future<Output = Result<Vec<CallRecord>, ServiceError>> + Send {
+    fn by_status(
+        &self,
+        status: crate::call::Status,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<CallRecord>, ServiceError>> + Send {
         (**self).by_status(status, limit)
     }
 }

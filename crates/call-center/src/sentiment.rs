@@ -31,9 +31,14 @@ impl Label {
     }
 
     pub fn parse(s: &str) -> Option<Label> {
-        [Label::Positive, Label::Negative, Label::Neutral, Label::Mixed]
-            .into_iter()
-            .find(|l| l.as_str().eq_ignore_ascii_case(s))
+        [
+            Label::Positive,
+            Label::Negative,
+            Label::Neutral,
+            Label::Mixed,
+        ]
+        .into_iter()
+        .find(|l| l.as_str().eq_ignore_ascii_case(s))
     }
 }
 

@@ -34,16 +34,38 @@ use crate::trigger::{self, ObjectCreated, StarterTrigger};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "decision")]
 pub enum Decision {
-    Started { call_id: String, job_name: String },
+    Started {
+        call_id: String,
+        job_name: String,
+    },
     /// A duplicate event: the job runs or finished.
-    AlreadyRunning { call_id: String, job_name: String, job_status: String },
-    AlreadyFinished { call_id: String, status: String },
-    Rejected { call_id: String, reason: String },
-    Waiting { call_id: String, reason: String },
+    AlreadyRunning {
+        call_id: String,
+        job_name: String,
+        job_status: String,
+    },
+    AlreadyFinished {
+        call_id: String,
+        status: String,
+    },
+    Rejected {
+        call_id: String,
+        reason: String,
+    },
+    Waiting {
+        call_id: String,
+        reason: String,
+    },
     /// Not this function's business (outside the prefix, deleted or overwritten since).
-    Ignored { key: String, reason: String },
+    Ignored {
+        key: String,
+        reason: String,
+    },
     /// The job failed and no attempts remain.
-    GaveUp { call_id: String, job_name: String },
+    GaveUp {
+        call_id: String,
+        job_name: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -147,7 +169,9 @@ impl<O: Objects, T: Transcription, C: Calls> Starter<O, T, C> {
             at,
         };
         let Some(format) = audio::AudioFormat::from_key(key) else {
-            return self.reject(&call, &Unfit::Suffix(key.clone()).to_string()).await;
+            return self
+                .reject(&call, &Unfit::Suffix(key.clone()).to_string())
+                .await;
         };
         let Some(head) = self.objects.head(&object.bucket, key).await? else {
             tracing::info!(%call_id, %key, "the object no longer exists: ignored");
@@ -197,7 +221,10 @@ impl<O: Objects, T: Transcription, C: Calls> Starter<O, T, C> {
             Redaction::WhenAvailable => can_redact,
             Redaction::Required if can_redact => true,
             Redaction::Required => {
-                let language = call.language.as_deref().unwrap_or("not given (identification)");
+                let language = call
+                    .language
+                    .as_deref()
+                    .unwrap_or("not given (identification)");
                 let reason = format!(
                     "PII redaction is required but Transcribe redacts only en-US and es-US, without language identification; language {language}"
                 );
@@ -269,7 +296,11 @@ impl<O: Objects, T: Transcription, C: Calls> Starter<O, T, C> {
                     let expected = call.job_name.clone();
                     call.attempt += 1;
                     call.job_name = jobname::job_name(&call.call_id, call.attempt);
-                    match self.calls.restart(&call, &expected, &day, cfg.daily_cap).await? {
+                    match self
+                        .calls
+                        .restart(&call, &expected, &day, cfg.daily_cap)
+                        .await?
+                    {
                         Begin::Started => continue,
                         Begin::OverCap => return self.wait(&call).await,
                         Begin::Exists(now) => {

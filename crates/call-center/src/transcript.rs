@@ -45,10 +45,7 @@ pub struct Transcript {
 impl Transcript {
     /// Seconds from the start to the end of the last spoken word.
     pub fn duration(&self) -> f64 {
-        self.words
-            .iter()
-            .filter_map(|w| w.end)
-            .fold(0.0, f64::max)
+        self.words.iter().filter_map(|w| w.end).fold(0.0, f64::max)
     }
 
     /// Spoken words (not punctuation).

@@ -45,7 +45,9 @@ pub enum StarterTrigger {
 pub enum AnalyserTrigger {
     Objects(Vec<ObjectCreated>),
     /// EventBridge "Transcribe Job State Change" with status FAILED.
-    JobFailed { job_name: String },
+    JobFailed {
+        job_name: String,
+    },
     Test,
 }
 

@@ -9,7 +9,9 @@ use call_center::transcript::{self, Turn};
 use proptest::prelude::*;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -97,23 +99,40 @@ proptest! {
 #[test]
 fn real_audio_fixtures_are_recognised_and_impostors_rejected() {
     let en = fixture("call-en.mp3");
-    assert_eq!(audio::check("recordings/call-en.mp3", en.len() as u64, &en[..4096]), Ok(AudioFormat::Mp3));
+    assert_eq!(
+        audio::check("recordings/call-en.mp3", en.len() as u64, &en[..4096]),
+        Ok(AudioFormat::Mp3)
+    );
     let fr = fixture("call-fr.mp3");
     assert!(fr.starts_with(&[0xFF]), "no ID3 tag: the frame sync path");
-    assert_eq!(audio::check("recordings/x.MP3", fr.len() as u64, &fr[..4096]), Ok(AudioFormat::Mp3));
-    let wav = fixture("call-en.wav");
-    assert_eq!(audio::check("recordings/call.wav", wav.len() as u64, &wav[..4096]), Ok(AudioFormat::Wav));
     assert_eq!(
-        audio::check("recordings/call.mp3", wav.len() as u64, &wav[..4096]).unwrap_err().to_string(),
+        audio::check("recordings/x.MP3", fr.len() as u64, &fr[..4096]),
+        Ok(AudioFormat::Mp3)
+    );
+    let wav = fixture("call-en.wav");
+    assert_eq!(
+        audio::check("recordings/call.wav", wav.len() as u64, &wav[..4096]),
+        Ok(AudioFormat::Wav)
+    );
+    assert_eq!(
+        audio::check("recordings/call.mp3", wav.len() as u64, &wav[..4096])
+            .unwrap_err()
+            .to_string(),
         "the name says mp3 but the content looks like wav"
     );
     let text = fixture("not-audio.mp3");
     assert_eq!(
         audio::check("recordings/not-audio.mp3", text.len() as u64, &text),
-        Err(Unfit::Content { claimed: AudioFormat::Mp3, looks_like: "text" })
+        Err(Unfit::Content {
+            claimed: AudioFormat::Mp3,
+            looks_like: "text"
+        })
     );
     assert!(fixture("empty.mp3").is_empty());
-    assert_eq!(audio::check("recordings/empty.mp3", 0, &[]), Err(Unfit::Empty));
+    assert_eq!(
+        audio::check("recordings/empty.mp3", 0, &[]),
+        Err(Unfit::Empty)
+    );
 }
 
 #[test]
@@ -123,8 +142,14 @@ fn diarised_transcript_becomes_two_speakers_turns() {
     assert!(t.word_count() > 60, "{}", t.word_count());
     let turns = transcript::turns(&t);
     let speakers: Vec<&str> = turns.iter().map(|t| t.speaker.as_str()).collect();
-    assert_eq!(speakers, ["spk_0", "spk_1", "spk_0", "spk_1", "spk_0", "spk_1"]);
-    assert_eq!(turns[0].text, "Thank you for calling Example Telecom, this is Dana. How can I help you today?");
+    assert_eq!(
+        speakers,
+        ["spk_0", "spk_1", "spk_0", "spk_1", "spk_0", "spk_1"]
+    );
+    assert_eq!(
+        turns[0].text,
+        "Thank you for calling Example Telecom, this is Dana. How can I help you today?"
+    );
     assert!(turns[1].start > turns[0].end);
     assert!((t.duration() - turns[5].end).abs() < 1e-9);
     let chunks = plan(&turns, t.duration(), MAX_CHUNK_BYTES);
@@ -135,8 +160,14 @@ fn diarised_transcript_becomes_two_speakers_turns() {
 fn channel_identified_transcript_takes_speakers_from_channels() {
     let t = transcript_fixture("channels-two.json");
     let turns = transcript::turns(&t);
-    let view: Vec<(&str, &str)> = turns.iter().map(|t| (t.speaker.as_str(), t.text.as_str())).collect();
-    assert_eq!(view[0], ("ch_0", "Good morning, you are through to support."));
+    let view: Vec<(&str, &str)> = turns
+        .iter()
+        .map(|t| (t.speaker.as_str(), t.text.as_str()))
+        .collect();
+    assert_eq!(
+        view[0],
+        ("ch_0", "Good morning, you are through to support.")
+    );
     assert_eq!(view[1].0, "ch_1");
     assert_eq!(view.len(), 4);
 }
@@ -154,7 +185,13 @@ fn older_outputs_with_speakers_only_in_segments_and_items_only_in_channels() {
         {"alternatives":[{"confidence":"0.0","content":"."}],"type":"punctuation"}]}}"#;
     let t = transcript::parse(segments_only).unwrap();
     let turns = transcript::turns(&t);
-    assert_eq!(turns.iter().map(|t| (t.speaker.as_str(), t.text.as_str())).collect::<Vec<_>>(), [("spk_0", "Hi."), ("spk_1", "Hello.")]);
+    assert_eq!(
+        turns
+            .iter()
+            .map(|t| (t.speaker.as_str(), t.text.as_str()))
+            .collect::<Vec<_>>(),
+        [("spk_0", "Hi."), ("spk_1", "Hello.")]
+    );
     assert!((t.words[0].confidence - 0.99).abs() < 1e-9);
     let channels_only = r#"{"jobName":"j","results":{"transcripts":[{"transcript":"Yes no"}],
       "channel_labels":{"number_of_channels":2,"channels":[
@@ -163,7 +200,13 @@ fn older_outputs_with_speakers_only_in_segments_and_items_only_in_channels() {
       "items":[]}}"#;
     let t = transcript::parse(channels_only).unwrap();
     let turns = transcript::turns(&t);
-    assert_eq!(turns.iter().map(|t| (t.speaker.as_str(), t.text.as_str())).collect::<Vec<_>>(), [("ch_0", "Yes"), ("ch_1", "no")]);
+    assert_eq!(
+        turns
+            .iter()
+            .map(|t| (t.speaker.as_str(), t.text.as_str()))
+            .collect::<Vec<_>>(),
+        [("ch_0", "Yes"), ("ch_1", "no")]
+    );
 }
 
 #[test]

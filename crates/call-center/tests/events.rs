@@ -46,7 +46,10 @@ fn every_call_center_event_is_what_its_function_expects() {
                         Some("3HL4kqtJlcpXroDTDmjVBH40Nrjfkd")
                     )]
                 );
-                assert_eq!(objects[0].version_or_etag(), "3HL4kqtJlcpXroDTDmjVBH40Nrjfkd");
+                assert_eq!(
+                    objects[0].version_or_etag(),
+                    "3HL4kqtJlcpXroDTDmjVBH40Nrjfkd"
+                );
                 assert_eq!(
                     call_center::audio::AudioFormat::from_key(&objects[0].key),
                     Some(call_center::audio::AudioFormat::Mp3),
@@ -54,13 +57,20 @@ fn every_call_center_event_is_what_its_function_expects() {
                 );
             }
             "03-transcript-written.json" => {
-                let AnalyserTrigger::Objects(objects) = trigger::analyser(event.clone()).unwrap() else {
+                let AnalyserTrigger::Objects(objects) = trigger::analyser(event.clone()).unwrap()
+                else {
                     panic!("{file}")
                 };
-                assert_eq!(objects[0].key, "transcripts/call-CALL-0042-6f1d2c3b4a5968778695a4b3.json");
+                assert_eq!(
+                    objects[0].key,
+                    "transcripts/call-CALL-0042-6f1d2c3b4a5968778695a4b3.json"
+                );
                 // The same event reaching the starter is ignored by its prefix check (the template's
                 // filter already keeps it away).
-                assert!(matches!(trigger::starter(event).unwrap(), StarterTrigger::Objects(_)));
+                assert!(matches!(
+                    trigger::starter(event).unwrap(),
+                    StarterTrigger::Objects(_)
+                ));
             }
             "04-transcribe-job-failed.json" => {
                 assert_eq!(
@@ -69,11 +79,20 @@ fn every_call_center_event_is_what_its_function_expects() {
                         job_name: "call-CALL-0042-6f1d2c3b4a5968778695a4b3".into()
                     }
                 );
-                assert_eq!(trigger::starter(event).unwrap_err().error_type(), "InvalidEvent");
+                assert_eq!(
+                    trigger::starter(event).unwrap_err().error_type(),
+                    "InvalidEvent"
+                );
             }
             "05-daily-sweep.json" => {
-                assert_eq!(trigger::starter(event.clone()).unwrap(), StarterTrigger::Sweep);
-                assert_eq!(trigger::analyser(event).unwrap_err().error_type(), "InvalidEvent");
+                assert_eq!(
+                    trigger::starter(event.clone()).unwrap(),
+                    StarterTrigger::Sweep
+                );
+                assert_eq!(
+                    trigger::analyser(event).unwrap_err().error_type(),
+                    "InvalidEvent"
+                );
             }
             other => panic!("events/call-center/{other}: add its expected trigger here"),
         }
@@ -83,12 +102,24 @@ fn every_call_center_event_is_what_its_function_expects() {
 #[test]
 fn moto_test_events_and_other_s3_events_are_told_apart() {
     let test_event = serde_json::json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-11-23T08:00:00.000Z", "Bucket": BUCKET});
-    assert_eq!(trigger::starter(test_event.clone()).unwrap(), StarterTrigger::Test);
-    assert_eq!(trigger::analyser(test_event).unwrap(), AnalyserTrigger::Test);
+    assert_eq!(
+        trigger::starter(test_event.clone()).unwrap(),
+        StarterTrigger::Test
+    );
+    assert_eq!(
+        trigger::analyser(test_event).unwrap(),
+        AnalyserTrigger::Test
+    );
     let mut removed = load_event("call-center/01-recording-encoded-key.json");
     removed["Records"][0]["eventName"] = "ObjectRemoved:Delete".into();
-    assert!(trigger::starter(removed).unwrap_err().message.contains("not an ObjectCreated event"));
+    assert!(trigger::starter(removed)
+        .unwrap_err()
+        .message
+        .contains("not an ObjectCreated event"));
     let mut bad_key = load_event("call-center/01-recording-encoded-key.json");
     bad_key["Records"][0]["s3"]["object"]["key"] = "recordings/%ZZ.mp3".into();
-    assert!(trigger::starter(bad_key).unwrap_err().message.contains("bad percent escape"));
+    assert!(trigger::starter(bad_key)
+        .unwrap_err()
+        .message
+        .contains("bad percent escape"));
 }

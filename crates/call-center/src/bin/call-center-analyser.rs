@@ -5,7 +5,11 @@ use fleet_core::{config::ProcessEnv, lambda};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let app = lambda::init(|sdk, env| async move {
-        Ok(wire_analyser(&sdk, AnalyserConfig::from_vars(&ProcessEnv)?, env))
+        Ok(wire_analyser(
+            &sdk,
+            AnalyserConfig::from_vars(&ProcessEnv)?,
+            env,
+        ))
     })
     .await?;
     lambda::serve(|event| app.handle(event)).await
