@@ -2,7 +2,7 @@
 //! starter ≤ 4, analyser ≤ 3 + ⌈chunks/25⌉ plus translations and announce channels), and the time
 //! to parse and chunk a one-hour, two-speaker transcript of ~10,000 words, in memory.
 //!
-//! `cargo bench -p call-center --no-default-features --bench pipeline`
+//! `cargo run --release -p call-center --no-default-features --features bench --bin call-center-bench`
 
 use std::sync::Arc;
 use std::time::Instant;
