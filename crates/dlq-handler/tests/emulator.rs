@@ -665,3 +665,54 @@ async fn a_replay_is_the_original_event_sent_asynchronously_to_the_function() {
     assert_eq!(item.status, Status::Replayed);
     assert_eq!(item.replays, 1);
 }
+
+/// End to end: the scheduler fails for real (its state table does not exist), Lambda's on-failure
+/// destination record for that failure goes through the failure queue, and the handler archives
+/// it under the scheduler with the class the scheduler reported.
+#[tokio::test]
+async fn a_real_scheduler_failure_reaches_the_archive_with_its_class() {
+    use ec2_scheduler::config::Config as SchedulerConfig;
+    use fleet_core::FromVars;
+    let s = stack().await;
+    let scheduler_config =
+        SchedulerConfig::from_vars(&[("STATE_TABLE", "no-such-state-table")]).unwrap();
+    let (env, _) = Env::fixed(t("2026-11-23T08:00:00Z"));
+    let scheduler = ec2_scheduler::wire(&s.sdk, scheduler_config, env)
+        .await
+        .unwrap();
+    let event = load_event("ec2-scheduler/01-monday-0800.json");
+    let failure = scheduler
+        .handle(invocation(event.clone()))
+        .await
+        .expect_err("the scheduler cannot run without its state table");
+    assert_eq!(failure.class, ErrorClass::NotFound, "{failure}");
+
+    let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:ec2-scheduler");
+    let record = destination_record(
+        &arn,
+        "e2e-scheduler-request",
+        &event,
+        &diagnostic(&failure),
+        3,
+        t("2026-11-23T08:00:40Z"),
+    );
+    s.send_body(&s.failure_queue.0, &record.to_string()).await;
+    let (app, _clock) = s.app().await;
+    let answer = app
+        .handle(invocation(s.receive(&s.failure_queue).await))
+        .await
+        .unwrap();
+    assert!(answer.failed_items().is_empty(), "{answer:?}");
+
+    let item = app
+        .archive
+        .get("e2e-scheduler-request")
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("the scheduler's failure was not archived"));
+    assert_eq!(item.function_name(), "ec2-scheduler");
+    assert_eq!(item.class, FailureClass::MissingResource);
+    assert_eq!(item.error_type.as_deref(), Some("NotFound"));
+    assert_eq!(item.attempts, Some(3));
+    assert_eq!(item.error_message, failure.message);
+}

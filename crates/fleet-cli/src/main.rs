@@ -1,3 +1,6 @@
+mod calls;
+mod dlq;
+
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use ec2_scheduler::aws::DynamoState;
@@ -29,6 +32,26 @@ enum Command {
     /// The tagging-policy engine.
     #[command(subcommand)]
     Tagging(Tagging),
+    /// The dead-letter archive: failed asynchronous invocations, their class, replay.
+    #[command(subcommand)]
+    Dlq(dlq::Dlq),
+    /// The call-center pipeline's calls and their sentiment.
+    #[command(subcommand)]
+    Calls(calls::Calls),
+}
+
+/// Prints a command's text; a failure goes to stderr, prefixed with the command, and exits 1.
+fn finish<E: std::fmt::Display>(command: &str, result: Result<String, E>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fleet {command}: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -131,16 +154,7 @@ async fn main() -> ExitCode {
                 Some(table) => plan(ec2, DynamoState::from_sdk(&sdk, table), at).await,
                 None => plan(ec2, fixed_last_run(at, last_run), at).await,
             };
-            match report {
-                Ok(report) => {
-                    print!("{}", render_plan(&report));
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("fleet schedule plan: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            finish("schedule plan", report.map(|r| render_plan(&r)))
         }
         Command::Tagging(Tagging::Plan {
             rules_table,
@@ -168,16 +182,7 @@ async fn main() -> ExitCode {
                 let lookup = CloudTrailLookup::new(cloudtrail_client(&sdk));
                 tagging_plan(ec2, rules, lookup, settings, at).await
             };
-            match text {
-                Ok(text) => {
-                    print!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("fleet tagging plan: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            finish("tagging plan", text)
         }
         Command::Tagging(Tagging::Rules(Rules::Validate { rules_table })) => {
             let sdk = fleet_core::aws::load_sdk_config().await;
@@ -199,5 +204,7 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Dlq(command) => finish("dlq", dlq::run(command).await),
+        Command::Calls(command) => finish("calls", calls::run(command).await),
     }
 }

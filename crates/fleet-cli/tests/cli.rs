@@ -259,3 +259,51 @@ async fn tagging_plan_and_rules_validate_read_the_stand_in_and_change_nothing() 
         "{stdout}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dlq_and_calls_read_their_tables_on_the_stand_in() {
+    let moto = Moto::start();
+    let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config());
+    let archive_index = (dlq_handler::aws::WINDOW_INDEX, "Window", "Id");
+    fleet_testkit::seed::create_indexed_table(&ddb, "archive", "Id", archive_index).await;
+    let calls_index = (call_center::aws::STATUS_INDEX, "Status", "CreatedAt");
+    fleet_testkit::seed::create_indexed_table(&ddb, "calls", "CallId", calls_index).await;
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
+            .args(args)
+            .envs(moto.env())
+            .env("DLQ_ARCHIVE_TABLE", "archive")
+            .env("CALLS_TABLE", "calls")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let (ok, stdout, stderr) = run(&["dlq", "list", "--class", "timeout"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, "No archived failures match.\n");
+    let (ok, _, stderr) = run(&["dlq", "show", "no-such-id"]);
+    assert!(!ok);
+    assert!(
+        stderr.starts_with("fleet dlq: ") && stderr.contains("no-such-id"),
+        "{stderr}"
+    );
+    // A bulk replay needs a selection; a bad class is refused before anything is read.
+    let (ok, _, stderr) = run(&["dlq", "replay"]);
+    assert!(!ok && stderr.contains("required arguments"), "{stderr}");
+    let (ok, _, stderr) = run(&["dlq", "replay", "--class", "gremlins"]);
+    assert!(!ok && stderr.contains("gremlins"), "{stderr}");
+
+    let (ok, stdout, stderr) = run(&["calls", "list", "--sentiment", "negative"]);
+    assert!(ok, "{stderr}");
+    assert!(!stdout.contains("CallId"), "{stdout}");
+    let (ok, _, stderr) = run(&["calls", "show", "call-404"]);
+    assert!(!ok);
+    assert_eq!(stderr, "fleet calls: no call call-404\n");
+    let (ok, _, stderr) = run(&["calls", "list", "--sentiment", "grumpy"]);
+    assert!(!ok && stderr.contains("expected POSITIVE"), "{stderr}");
+}

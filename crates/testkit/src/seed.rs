@@ -2,8 +2,8 @@
 //! tagging policy's seed rules; and a Lambda context with a deadline.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ScalarAttributeType,
 };
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tag, TagSpecification};
 use std::collections::BTreeMap;
@@ -178,6 +178,55 @@ pub async fn create_table(
         .send()
         .await
         .unwrap_or_else(|e| panic!("create_table: {e}"));
+}
+
+/// An on-demand table with a string hash key and one global secondary index
+/// `(index, hash, range)` over string attributes, every attribute projected (the dead-letter
+/// archive's `ByWindow`, the calls table's `ByStatus`).
+pub async fn create_indexed_table(
+    ddb: &aws_sdk_dynamodb::Client,
+    name: &str,
+    key: &str,
+    (index, index_hash, index_range): (&str, &str, &str),
+) {
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let key_element = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let mut attributes = vec![key, index_hash, index_range];
+    attributes.sort_unstable();
+    attributes.dedup();
+    ddb.create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(attributes.into_iter().map(attribute).collect()))
+        .key_schema(key_element(key, KeyType::Hash))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(index)
+                .key_schema(key_element(index_hash, KeyType::Hash))
+                .key_schema(key_element(index_range, KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create table {name}: {e:?}"));
 }
 
 /// The tagging policy's rules table, as the template defines it, holding the seed rows exactly as

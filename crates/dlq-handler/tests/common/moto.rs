@@ -1,50 +1,10 @@
 //! The handler's resources in the local stand-in, shaped as template.yaml creates them.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
-};
-
 /// The archive table: `Id` (S) key, the `ByWindow` index (`Window`, `Id`), all attributes
 /// projected (the digest reads whole items).
 pub async fn create_archive_table(client: &aws_sdk_dynamodb::Client, name: &str) {
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
-    client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute("Id"))
-        .attribute_definitions(attribute("Window"))
-        .key_schema(key("Id", KeyType::Hash))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(dlq_handler::aws::WINDOW_INDEX)
-                .key_schema(key("Window", KeyType::Hash))
-                .key_schema(key("Id", KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .unwrap_or_else(|e| panic!("{e}")),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create table {name}: {e:?}"));
+    let index = (dlq_handler::aws::WINDOW_INDEX, "Window", "Id");
+    fleet_testkit::seed::create_indexed_table(client, name, "Id", index).await;
 }
 
 pub async fn create_bucket(client: &aws_sdk_s3::Client, name: &str) {

@@ -1,0 +1,78 @@
+//! Rules of template.yaml that no linter checks: every function Lambda invokes asynchronously
+//! (an `EventInvokeConfig`) sends its failures to the fleet's failure queue, and the queue's
+//! policy lets exactly those functions' roles send (nobody can plant an event to be replayed).
+
+use fleet_testkit::workspace_root;
+use std::collections::BTreeSet;
+
+/// The template's top-level resources: (logical id, its lines).
+fn resources(template: &str) -> Vec<(String, Vec<&str>)> {
+    let body = template
+        .split("\nResources:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\nOutputs:\n").next())
+        .unwrap_or_else(|| panic!("template.yaml has no Resources section"));
+    let mut out: Vec<(String, Vec<&str>)> = Vec::new();
+    for line in body.lines() {
+        let is_resource = line.len() > 2
+            && line.starts_with("  ")
+            && !line.starts_with("   ")
+            && !line.trim_start().starts_with('#')
+            && line.trim_end().ends_with(':');
+        if is_resource {
+            out.push((line.trim().trim_end_matches(':').to_owned(), Vec::new()));
+        } else if let Some((_, lines)) = out.last_mut() {
+            lines.push(line);
+        }
+    }
+    out
+}
+
+#[test]
+fn asynchronously_invoked_functions_report_to_the_failure_queue_and_only_they_may_send() {
+    let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let resources = resources(&template);
+    let asynchronous: BTreeSet<String> = resources
+        .iter()
+        .filter(|(_, lines)| lines.iter().any(|l| l.trim() == "EventInvokeConfig:"))
+        .map(|(name, _)| name.clone())
+        .collect();
+    assert!(
+        asynchronous.contains("Ec2SchedulerFunction"),
+        "{asynchronous:?}"
+    );
+    for (name, lines) in &resources {
+        if !asynchronous.contains(name) || name == "DlqHandlerFunction" {
+            continue;
+        }
+        let text = lines.join("\n");
+        assert!(
+            text.contains("OnFailure:\n            Type: SQS\n            Destination: !GetAtt FailureQueue.Arn"),
+            "{name} is invoked asynchronously but its failures do not go to FailureQueue"
+        );
+    }
+
+    let (_, policy) = resources
+        .iter()
+        .find(|(name, _)| name == "FailureQueuePolicy")
+        .unwrap_or_else(|| panic!("no FailureQueuePolicy"));
+    let senders = |marker: &str| -> BTreeSet<String> {
+        policy
+            .iter()
+            .skip_while(|l| !l.contains(marker))
+            .skip(1)
+            .skip_while(|l| !l.trim().starts_with("- !GetAtt"))
+            .take_while(|l| l.trim().starts_with("- !GetAtt"))
+            .map(|l| {
+                let arn = l.trim().trim_start_matches("- !GetAtt ");
+                arn.trim_end_matches("Role.Arn").to_owned()
+            })
+            .collect()
+    };
+    let expected: BTreeSet<String> = asynchronous
+        .into_iter()
+        .filter(|name| name != "DlqHandlerFunction")
+        .collect();
+    assert_eq!(senders("Sid: FleetFunctionsSendFailures"), expected);
+    assert_eq!(senders("Sid: NobodyElseSends"), expected);
+}
