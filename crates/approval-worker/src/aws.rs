@@ -405,11 +405,19 @@ pub fn gone_from_code(code: Option<&str>) -> Option<Gone> {
     }
 }
 
-fn send_error<E>(err: &aws_sdk_sfn::error::SdkError<E, aws_sdk_sfn::config::http::HttpResponse>) -> SendError
+/// `gone` reads the operation's modelled errors; the code is the fallback.
+fn send_error<E>(
+    err: &aws_sdk_sfn::error::SdkError<E, aws_sdk_sfn::config::http::HttpResponse>,
+    gone: impl Fn(&E) -> Option<Gone>,
+) -> SendError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    match gone_from_code(err.code()) {
+    match err
+        .as_service_error()
+        .and_then(gone)
+        .or_else(|| gone_from_code(err.code()))
+    {
         Some(gone) => SendError::Gone(gone),
         None => SendError::Service(service_error(STATES, err)),
     }
@@ -445,7 +453,19 @@ impl TaskCallbacks for SfnTasks {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| send_error(&e))
+            .map_err(|e| {
+                send_error(&e, |se| {
+                    if se.is_task_timed_out() {
+                        Some(Gone::TaskTimedOut)
+                    } else if se.is_task_does_not_exist() {
+                        Some(Gone::TaskDoesNotExist)
+                    } else if se.is_invalid_token() {
+                        Some(Gone::InvalidToken)
+                    } else {
+                        None
+                    }
+                })
+            })
     }
 
     async fn send_failure(&self, token: &str, error: &str, cause: &str) -> Result<(), SendError> {
@@ -457,7 +477,19 @@ impl TaskCallbacks for SfnTasks {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| send_error(&e))
+            .map_err(|e| {
+                send_error(&e, |se| {
+                    if se.is_task_timed_out() {
+                        Some(Gone::TaskTimedOut)
+                    } else if se.is_task_does_not_exist() {
+                        Some(Gone::TaskDoesNotExist)
+                    } else if se.is_invalid_token() {
+                        Some(Gone::InvalidToken)
+                    } else {
+                        None
+                    }
+                })
+            })
     }
 
     async fn describe_execution(&self, execution_arn: &str) -> Result<Execution, ServiceError> {
