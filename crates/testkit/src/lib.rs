@@ -5,6 +5,9 @@
 //! state and may run in parallel. The server comes from the project's virtualenv (`make setup`),
 //! or from `MOTO_SERVER` when set.
 
+pub mod http_server;
+pub mod ses;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use serde_json::Value;
