@@ -143,9 +143,12 @@ fn summary(request: &ApprovalRequest) -> String {
 fn decided_line(request: &ApprovalRequest, already: bool) -> String {
     match &request.decision {
         Some(d) => format!(
-            "<p id=\"decision\">{}{} by {} at {}.</p>{}",
-            if already { "Already " } else { "" },
-            d.verdict.past(),
+            "<p id=\"decision\">{} by {} at {}.</p>{}",
+            if already {
+                format!("Already {}", d.verdict.past())
+            } else {
+                capitalise(d.verdict.past())
+            },
             escape_html(&d.by),
             escape_html(&human_time(d.at)),
             if d.comment.is_empty() {
