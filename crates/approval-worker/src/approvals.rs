@@ -143,9 +143,15 @@ pub enum View {
         just_now: bool,
     },
     /// Decided, not delivered yet: try again (a retry resends the recorded decision).
-    Recorded { request: Box<ApprovalRequest> },
-    Expired { request: Box<ApprovalRequest> },
-    Refused { request: Box<ApprovalRequest> },
+    Recorded {
+        request: Box<ApprovalRequest>,
+    },
+    Expired {
+        request: Box<ApprovalRequest>,
+    },
+    Refused {
+        request: Box<ApprovalRequest>,
+    },
     /// The store could not be read or written.
     Unavailable,
 }
@@ -236,7 +242,12 @@ where
     }
 
     /// The request for a task, before it is stored: who approves (or why nobody may), expiry.
-    pub fn new_request(&self, id: String, task: &IncomingTask, now: DateTime<Utc>) -> ApprovalRequest {
+    pub fn new_request(
+        &self,
+        id: String,
+        task: &IncomingTask,
+        now: DateTime<Utc>,
+    ) -> ApprovalRequest {
         let empty = Map::new();
         let input = task.input.as_object().unwrap_or(&empty);
         let workflow = clean_line(
@@ -246,9 +257,11 @@ where
                 .unwrap_or(&self.settings.default_workflow),
             64,
         );
-        let named = string_field(input, "managerEmailAddress").or_else(|| string_field(input, "approver"));
+        let named =
+            string_field(input, "managerEmailAddress").or_else(|| string_field(input, "approver"));
         let requester_raw = string_field(input, "requestedBy");
-        let requester = requester_raw.map(|r| normalize_address(r).unwrap_or_else(|| clean_line(r, 120)));
+        let requester =
+            requester_raw.map(|r| normalize_address(r).unwrap_or_else(|| clean_line(r, 120)));
         let timeout = task
             .timeout_seconds
             .or_else(|| input.get("timeoutSeconds").and_then(Value::as_u64))
@@ -322,7 +335,7 @@ where
         let request = self.new_request(id, &task, now);
         let (request, duplicate) = match self.store.create(&request).await {
             Ok(Created::New) => (request, false),
-            Ok(Created::Existing(existing)) => (existing, true),
+            Ok(Created::Existing(existing)) => (*existing, true),
             Err(e) => return Err(IntakeError::NotStored(e)),
         };
         tracing::info!(
@@ -401,7 +414,11 @@ where
 
     fn link_for(&self, request: &ApprovalRequest) -> Result<String, ServiceError> {
         let base = self.settings.base_url.as_deref().ok_or_else(|| {
-            ServiceError::new("links", ErrorClass::InvalidConfig, "PUBLIC_BASE_URL is not set")
+            ServiceError::new(
+                "links",
+                ErrorClass::InvalidConfig,
+                "PUBLIC_BASE_URL is not set",
+            )
         })?;
         let sig = self
             .key
@@ -409,7 +426,11 @@ where
         Ok(link(base, &request.id, &sig))
     }
 
-    async fn send_email(&self, request: &ApprovalRequest, reminder: bool) -> Result<(), ServiceError> {
+    async fn send_email(
+        &self,
+        request: &ApprovalRequest,
+        reminder: bool,
+    ) -> Result<(), ServiceError> {
         let link = self.link_for(request)?;
         let email = approval_email(request, &link, &self.settings.sender, reminder);
         self.mailer.send(&email).await
@@ -515,13 +536,22 @@ where
         }
     }
 
-    async fn decide_pending(&self, mut request: ApprovalRequest, form: DecisionForm, client: Client) -> View {
+    async fn decide_pending(
+        &self,
+        mut request: ApprovalRequest,
+        form: DecisionForm,
+        client: Client,
+    ) -> View {
         let now = self.now();
         if now >= request.expires_at {
             let change = Change::Expire {
                 reason: "no decision before the task's timeout".to_owned(),
             };
-            if let Ok(true) = self.store.update(&request.id, Status::Pending, &change).await {
+            if let Ok(true) = self
+                .store
+                .update(&request.id, Status::Pending, &change)
+                .await
+            {
                 change.apply(&mut request);
             }
             return View::Expired {
@@ -531,7 +561,12 @@ where
         if request.requester.as_deref() == Some(request.approver.as_str()) {
             return View::Invalid;
         }
-        let comment: String = form.comment.trim().chars().take(MAX_COMMENT_CHARS).collect();
+        let comment: String = form
+            .comment
+            .trim()
+            .chars()
+            .take(MAX_COMMENT_CHARS)
+            .collect();
         let Some(verdict) = form.decision.as_deref().and_then(Verdict::parse) else {
             return View::Open {
                 request: Box::new(request),
@@ -562,7 +597,11 @@ where
             user_agent: client.user_agent.map(|ua| clean_line(&ua, 256)),
         };
         let change = Change::Decide(decision);
-        match self.store.update(&request.id, Status::Pending, &change).await {
+        match self
+            .store
+            .update(&request.id, Status::Pending, &change)
+            .await
+        {
             Ok(true) => {
                 change.apply(&mut request);
                 tracing::info!(request_id = %request.id, decision = verdict.as_str(), approver = %request.approver, "decision recorded");
@@ -570,7 +609,9 @@ where
             }
             // Another POST won the conditional write: show (and deliver) what it recorded.
             Ok(false) => match self.store.get(&request.id).await {
-                Ok(Some(current)) if current.status == Status::Decided => self.finish(current, false).await,
+                Ok(Some(current)) if current.status == Status::Decided => {
+                    self.finish(current, false).await
+                }
                 Ok(Some(current)) => self.show(current),
                 Ok(None) => View::Invalid,
                 Err(_) => View::Unavailable,
@@ -583,7 +624,11 @@ where
     }
 
     /// `None`: the step-up is satisfied. Otherwise what to ask (or the view to show).
-    async fn step_up(&self, request: &ApprovalRequest, code: Option<&str>) -> Option<Result<Prompt, View>> {
+    async fn step_up(
+        &self,
+        request: &ApprovalRequest,
+        code: Option<&str>,
+    ) -> Option<Result<Prompt, View>> {
         let purpose = format!("approval:{}", request.id);
         match code.map(str::trim).filter(|c| !c.is_empty()) {
             None => match self.step_up.send_code(&request.approver, &purpose).await {
@@ -625,7 +670,11 @@ where
     /// decision that went through (an earlier, uncertain send) is never shown as expired.
     pub async fn deliver(&self, mut request: ApprovalRequest) -> Delivery {
         let Some(decision) = request.decision.clone() else {
-            let error = ServiceError::new("approvals", ErrorClass::CorruptState, "a decided request without a decision");
+            let error = ServiceError::new(
+                "approvals",
+                ErrorClass::CorruptState,
+                "a decided request without a decision",
+            );
             return Delivery::NotYet(request, error);
         };
         let sent = match decision.verdict {
@@ -653,7 +702,10 @@ where
                     },
                     None => None,
                 };
-                if execution.as_ref().is_some_and(|e| execution_shows_decision(e, &request)) {
+                if execution
+                    .as_ref()
+                    .is_some_and(|e| execution_shows_decision(e, &request))
+                {
                     tracing::info!(request_id = %request.id, "task gone, the execution shows the decision: delivered earlier");
                     return self.mark_delivered(request).await;
                 }
@@ -661,12 +713,20 @@ where
                     reason: format!(
                         "{}: the decision could not reach the workflow{}",
                         gone.as_str(),
-                        execution.map(|e| format!(" (execution {:?})", e.status)).unwrap_or_default()
+                        execution
+                            .map(|e| format!(" (execution {:?})", e.status))
+                            .unwrap_or_default()
                     ),
                 };
-                match self.store.update(&request.id, Status::Decided, &change).await {
+                match self
+                    .store
+                    .update(&request.id, Status::Decided, &change)
+                    .await
+                {
                     Ok(_) => change.apply(&mut request),
-                    Err(error) => tracing::error!(request_id = %request.id, error = %error, "recording the expiry failed"),
+                    Err(error) => {
+                        tracing::error!(request_id = %request.id, error = %error, "recording the expiry failed")
+                    }
                 }
                 tracing::info!(request_id = %request.id, gone = gone.as_str(), "decision too late: request expired");
                 Delivery::Expired(request)
@@ -680,11 +740,17 @@ where
 
     async fn mark_delivered(&self, mut request: ApprovalRequest) -> Delivery {
         let change = Change::Delivered { at: self.now() };
-        match self.store.update(&request.id, Status::Decided, &change).await {
+        match self
+            .store
+            .update(&request.id, Status::Decided, &change)
+            .await
+        {
             Ok(_) => {}
             // Step Functions has the decision; a later retry finds the task gone and the
             // execution showing it, and records the delivery then.
-            Err(error) => tracing::error!(request_id = %request.id, error = %error, "recording the delivery failed"),
+            Err(error) => {
+                tracing::error!(request_id = %request.id, error = %error, "recording the delivery failed")
+            }
         }
         change.apply(&mut request);
         tracing::info!(request_id = %request.id, "decision delivered");
@@ -693,7 +759,10 @@ where
 
     /// Expires what timed out, emails what was never emailed, reminds once at half-time, delivers
     /// recorded decisions and refusals that did not get through. Stops at `deadline`.
-    pub async fn sweep(&self, deadline: Option<DateTime<Utc>>) -> Result<SweepReport, ServiceError> {
+    pub async fn sweep(
+        &self,
+        deadline: Option<DateTime<Utc>>,
+    ) -> Result<SweepReport, ServiceError> {
         let mut report = SweepReport::default();
         let requests = self
             .store
@@ -711,7 +780,11 @@ where
                     let change = Change::Expire {
                         reason: "no decision before the task's timeout".to_owned(),
                     };
-                    match self.store.update(&request.id, Status::Pending, &change).await {
+                    match self
+                        .store
+                        .update(&request.id, Status::Pending, &change)
+                        .await
+                    {
                         Ok(true) => {
                             report.expired += 1;
                             tracing::info!(request_id = %request.id, "request expired");
@@ -761,9 +834,17 @@ where
 
     /// One reminder: claimed by a conditional write first (two sweeps never both send), given
     /// back when it could not be sent.
-    async fn remind(&self, request: &ApprovalRequest, now: DateTime<Utc>) -> Result<bool, ServiceError> {
+    async fn remind(
+        &self,
+        request: &ApprovalRequest,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ServiceError> {
         let claim = Change::ReminderClaimed { at: now };
-        if !self.store.update(&request.id, Status::Pending, &claim).await? {
+        if !self
+            .store
+            .update(&request.id, Status::Pending, &claim)
+            .await?
+        {
             return Ok(false);
         }
         match self.send_email(request, true).await {

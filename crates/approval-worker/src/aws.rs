@@ -62,7 +62,11 @@ impl DynamoStore {
         Self::with_client(aws_sdk_dynamodb::Client::new(sdk), table, retention)
     }
 
-    pub fn with_client(client: aws_sdk_dynamodb::Client, table: &str, retention: chrono::Duration) -> Self {
+    pub fn with_client(
+        client: aws_sdk_dynamodb::Client,
+        table: &str,
+        retention: chrono::Duration,
+    ) -> Self {
         Self {
             client,
             table: table.to_owned(),
@@ -71,7 +75,11 @@ impl DynamoStore {
     }
 
     fn purge_at(&self, request: &ApprovalRequest) -> AttributeValue {
-        AttributeValue::N((request.expires_at + self.retention).timestamp().to_string())
+        AttributeValue::N(
+            (request.expires_at + self.retention)
+                .timestamp()
+                .to_string(),
+        )
     }
 
     pub fn to_item(&self, r: &ApprovalRequest) -> HashMap<String, AttributeValue> {
@@ -83,8 +91,15 @@ impl DynamoStore {
         item.insert("Workflow".into(), s(&r.workflow));
         item.insert("Approver".into(), s(&r.approver));
         item.insert("Subject".into(), s(&r.subject));
-        let details: Vec<[&str; 2]> = r.details.iter().map(|(k, v)| [k.as_str(), v.as_str()]).collect();
-        item.insert("Details".into(), s(serde_json::to_string(&details).unwrap_or_default()));
+        let details: Vec<[&str; 2]> = r
+            .details
+            .iter()
+            .map(|(k, v)| [k.as_str(), v.as_str()])
+            .collect();
+        item.insert(
+            "Details".into(),
+            s(serde_json::to_string(&details).unwrap_or_default()),
+        );
         item.insert("CreatedAt".into(), time(r.created_at));
         item.insert("ExpiresAt".into(), time(r.expires_at));
         item.insert("Status".into(), s(r.status.as_str()));
@@ -111,7 +126,10 @@ impl DynamoStore {
         item
     }
 
-    async fn get_raw(&self, key: &str) -> Result<Option<HashMap<String, AttributeValue>>, ServiceError> {
+    async fn get_raw(
+        &self,
+        key: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, ServiceError> {
         self.client
             .get_item()
             .table_name(&self.table)
@@ -141,10 +159,16 @@ fn decision_attributes(d: &Decision) -> Vec<(&'static str, AttributeValue)> {
 }
 
 fn text<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
-fn at(item: &HashMap<String, AttributeValue>, id: &str, name: &str) -> Result<Option<DateTime<Utc>>, ServiceError> {
+fn at(
+    item: &HashMap<String, AttributeValue>,
+    id: &str,
+    name: &str,
+) -> Result<Option<DateTime<Utc>>, ServiceError> {
     text(item, name)
         .map(|t| {
             DateTime::parse_from_rfc3339(t)
@@ -162,9 +186,13 @@ pub fn from_item(item: &HashMap<String, AttributeValue>) -> Result<ApprovalReque
             .map(str::to_owned)
             .ok_or_else(|| corrupt(&id, &format!("{name} is missing")))
     };
-    let need_at = |name: &str| at(item, &id, name)?.ok_or_else(|| corrupt(&id, &format!("{name} is missing")));
+    let need_at = |name: &str| {
+        at(item, &id, name)?.ok_or_else(|| corrupt(&id, &format!("{name} is missing")))
+    };
     let details: Vec<[String; 2]> = match text(item, "Details") {
-        Some(json) => serde_json::from_str(json).map_err(|e| corrupt(&id, &format!("Details: {e}")))?,
+        Some(json) => {
+            serde_json::from_str(json).map_err(|e| corrupt(&id, &format!("Details: {e}")))?
+        }
         None => Vec::new(),
     };
     let decision = match text(item, "Decision") {
@@ -181,7 +209,8 @@ pub fn from_item(item: &HashMap<String, AttributeValue>) -> Result<ApprovalReque
     let status = need("Status")?;
     let pattern = need("Pattern")?;
     Ok(ApprovalRequest {
-        pattern: Pattern::parse(&pattern).ok_or_else(|| corrupt(&id, &format!("Pattern {pattern:?}")))?,
+        pattern: Pattern::parse(&pattern)
+            .ok_or_else(|| corrupt(&id, &format!("Pattern {pattern:?}")))?,
         task_token: need("TaskToken")?,
         workflow: need("Workflow")?,
         approver: text(item, "Approver").unwrap_or_default().to_owned(),
@@ -192,7 +221,8 @@ pub fn from_item(item: &HashMap<String, AttributeValue>) -> Result<ApprovalReque
         created_at: need_at("CreatedAt")?,
         expires_at: need_at("ExpiresAt")?,
         remind_at: at(item, &id, "RemindAt")?,
-        status: Status::parse(&status).ok_or_else(|| corrupt(&id, &format!("Status {status:?}")))?,
+        status: Status::parse(&status)
+            .ok_or_else(|| corrupt(&id, &format!("Status {status:?}")))?,
         email_sent_at: at(item, &id, "EmailSentAt")?,
         reminder_sent_at: at(item, &id, "ReminderSentAt")?,
         decision,
@@ -286,7 +316,7 @@ impl ApprovalStore for DynamoStore {
                     Some(id) => self
                         .get(&id)
                         .await?
-                        .map(Created::Existing)
+                        .map(|r| Created::Existing(Box::new(r)))
                         .ok_or_else(|| corrupt(&id, "the token index points to a missing request")),
                     None => Err(error),
                 }
@@ -301,7 +331,12 @@ impl ApprovalStore for DynamoStore {
         }
     }
 
-    async fn update(&self, id: &str, expected: Status, change: &Change) -> Result<bool, ServiceError> {
+    async fn update(
+        &self,
+        id: &str,
+        expected: Status,
+        change: &Change,
+    ) -> Result<bool, ServiceError> {
         let mut e = Expression::default();
         let status = e.name("Status");
         let expected_value = e.value(s(expected.as_str()));
@@ -534,10 +569,18 @@ impl SfnActivity {
         let config = aws_sdk_sfn::config::Builder::from(sdk)
             .timeout_config(timeouts)
             .build();
-        Self::with_client(aws_sdk_sfn::Client::from_conf(config), activity_arn, worker_name)
+        Self::with_client(
+            aws_sdk_sfn::Client::from_conf(config),
+            activity_arn,
+            worker_name,
+        )
     }
 
-    pub fn with_client(client: aws_sdk_sfn::Client, activity_arn: String, worker_name: String) -> Self {
+    pub fn with_client(
+        client: aws_sdk_sfn::Client,
+        activity_arn: String,
+        worker_name: String,
+    ) -> Self {
         Self {
             client,
             activity_arn,

@@ -49,7 +49,11 @@ pub fn show_text(request: &ApprovalRequest, now: DateTime<Utc>) -> String {
     let mut lines = vec![
         format!("Request:      {}", request.id),
         format!("Status:       {}", request.status.as_str()),
-        format!("Workflow:     {} ({} pattern)", request.workflow, request.pattern.as_str()),
+        format!(
+            "Workflow:     {} ({} pattern)",
+            request.workflow,
+            request.pattern.as_str()
+        ),
         format!("Subject:      {}", request.subject),
         format!("Approver:     {}", request.approver),
     ];
@@ -68,11 +72,17 @@ pub fn show_text(request: &ApprovalRequest, now: DateTime<Utc>) -> String {
     if let Some(arn) = &request.execution_arn {
         lines.push(format!("Execution:    {arn}"));
     }
-    let when = |label: &str, at: Option<DateTime<Utc>>| at.map(|t| format!("{label}{}", rfc3339(t)));
+    let when =
+        |label: &str, at: Option<DateTime<Utc>>| at.map(|t| format!("{label}{}", rfc3339(t)));
     lines.extend(when("Emailed:      ", request.email_sent_at));
     lines.extend(when("Reminded:     ", request.reminder_sent_at));
     if let Some(d) = &request.decision {
-        lines.push(format!("Decision:     {} by {} at {}", d.verdict.past(), d.by, rfc3339(d.at)));
+        lines.push(format!(
+            "Decision:     {} by {} at {}",
+            d.verdict.past(),
+            d.by,
+            rfc3339(d.at)
+        ));
         if !d.comment.is_empty() {
             lines.push(format!("Comment:      {}", d.comment));
         }
@@ -101,7 +111,11 @@ pub async fn list<S: ApprovalStore>(store: &S, now: DateTime<Utc>) -> Result<Str
 }
 
 /// `fleet approvals show ID`.
-pub async fn show<S: ApprovalStore>(store: &S, id: &str, now: DateTime<Utc>) -> Result<String, ServiceError> {
+pub async fn show<S: ApprovalStore>(
+    store: &S,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<String, ServiceError> {
     Ok(match store.get(id).await? {
         Some(request) => show_text(&request, now),
         None => format!("No approval request {id}.\n"),

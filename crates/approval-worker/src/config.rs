@@ -37,8 +37,14 @@ impl Config {
             .ok_or_else(|| invalid("SENDER", &sender_raw, "not an email address"))?;
         let approvers = vars.optional("APPROVERS");
         let domains = vars.optional("APPROVER_DOMAINS");
-        let policy = ApproverPolicy::parse(approvers.as_deref(), domains.as_deref())
-            .map_err(|reason| invalid("APPROVERS", approvers.as_deref().unwrap_or_default(), reason))?;
+        let policy =
+            ApproverPolicy::parse(approvers.as_deref(), domains.as_deref()).map_err(|reason| {
+                invalid(
+                    "APPROVERS",
+                    approvers.as_deref().unwrap_or_default(),
+                    reason,
+                )
+            })?;
         if policy.is_empty() {
             return Err(invalid(
                 "APPROVERS",

@@ -41,22 +41,63 @@ pub async fn store<S: ApprovalStore>(store: &S) {
     full.pattern = Pattern::Activity;
 
     assert_eq!(store.create(&full).await.ok(), Some(Created::New));
-    assert_eq!(store.get("req-contract-1").await.ok().flatten(), Some(full.clone()), "every field round-trips");
+    assert_eq!(
+        store.get("req-contract-1").await.ok().flatten(),
+        Some(full.clone()),
+        "every field round-trips"
+    );
     assert_eq!(store.get("nope").await.ok(), Some(None));
 
     // The same token again (a retried callback): the first request, no second one.
     let again = sample("req-contract-2", &token, now);
-    assert_eq!(store.create(&again).await.ok(), Some(Created::Existing(full.clone())));
+    assert_eq!(
+        store.create(&again).await.ok(),
+        Some(Created::Existing(Box::new(full.clone())))
+    );
     assert_eq!(store.get("req-contract-2").await.ok(), Some(None));
 
     // Conditional changes.
     let sent = Change::EmailSent { at: now };
-    assert_eq!(store.update("req-contract-1", Status::Pending, &sent).await.ok(), Some(true));
-    let claim = Change::ReminderClaimed { at: now + Duration::minutes(31) };
-    assert_eq!(store.update("req-contract-1", Status::Pending, &claim).await.ok(), Some(true));
-    assert_eq!(store.update("req-contract-1", Status::Pending, &claim).await.ok(), Some(false), "one reminder");
-    assert_eq!(store.update("req-contract-1", Status::Pending, &Change::ReminderReleased).await.ok(), Some(true));
-    assert_eq!(store.update("req-contract-1", Status::Pending, &claim).await.ok(), Some(true), "claimable again");
+    assert_eq!(
+        store
+            .update("req-contract-1", Status::Pending, &sent)
+            .await
+            .ok(),
+        Some(true)
+    );
+    let claim = Change::ReminderClaimed {
+        at: now + Duration::minutes(31),
+    };
+    assert_eq!(
+        store
+            .update("req-contract-1", Status::Pending, &claim)
+            .await
+            .ok(),
+        Some(true)
+    );
+    assert_eq!(
+        store
+            .update("req-contract-1", Status::Pending, &claim)
+            .await
+            .ok(),
+        Some(false),
+        "one reminder"
+    );
+    assert_eq!(
+        store
+            .update("req-contract-1", Status::Pending, &Change::ReminderReleased)
+            .await
+            .ok(),
+        Some(true)
+    );
+    assert_eq!(
+        store
+            .update("req-contract-1", Status::Pending, &claim)
+            .await
+            .ok(),
+        Some(true),
+        "claimable again"
+    );
 
     let decision = Decision {
         verdict: Verdict::Approve,
@@ -67,39 +108,112 @@ pub async fn store<S: ApprovalStore>(store: &S) {
         user_agent: Some("Mozilla/5.0".to_owned()),
     };
     let decide = Change::Decide(decision.clone());
-    assert_eq!(store.update("req-contract-1", Status::Decided, &decide).await.ok(), Some(false), "wrong state");
-    assert_eq!(store.update("req-contract-1", Status::Pending, &decide).await.ok(), Some(true));
-    let other = Change::Decide(Decision { verdict: Verdict::Reject, ..decision.clone() });
-    assert_eq!(store.update("req-contract-1", Status::Pending, &other).await.ok(), Some(false), "decided once");
-    assert_eq!(store.update("missing", Status::Pending, &decide).await.ok(), Some(false));
+    assert_eq!(
+        store
+            .update("req-contract-1", Status::Decided, &decide)
+            .await
+            .ok(),
+        Some(false),
+        "wrong state"
+    );
+    assert_eq!(
+        store
+            .update("req-contract-1", Status::Pending, &decide)
+            .await
+            .ok(),
+        Some(true)
+    );
+    let other = Change::Decide(Decision {
+        verdict: Verdict::Reject,
+        ..decision.clone()
+    });
+    assert_eq!(
+        store
+            .update("req-contract-1", Status::Pending, &other)
+            .await
+            .ok(),
+        Some(false),
+        "decided once"
+    );
+    assert_eq!(
+        store.update("missing", Status::Pending, &decide).await.ok(),
+        Some(false)
+    );
 
-    let delivered = Change::Delivered { at: now + Duration::minutes(41) };
-    assert_eq!(store.update("req-contract-1", Status::Decided, &delivered).await.ok(), Some(true));
-    assert_eq!(store.update("req-contract-1", Status::Decided, &delivered).await.ok(), Some(false));
+    let delivered = Change::Delivered {
+        at: now + Duration::minutes(41),
+    };
+    assert_eq!(
+        store
+            .update("req-contract-1", Status::Decided, &delivered)
+            .await
+            .ok(),
+        Some(true)
+    );
+    assert_eq!(
+        store
+            .update("req-contract-1", Status::Decided, &delivered)
+            .await
+            .ok(),
+        Some(false)
+    );
 
     let mut expected = full.clone();
     for change in [sent, claim, decide, delivered] {
         change.apply(&mut expected);
     }
     let stored = store.get("req-contract-1").await.ok().flatten();
-    assert_eq!(stored, Some(expected), "the store applies changes as Change::apply does");
+    assert_eq!(
+        stored,
+        Some(expected),
+        "the store applies changes as Change::apply does"
+    );
 
     // A refused request, delivered; an expired one.
-    let refused = ApprovalRequest { status: Status::Refused, note: Some("not allowed".into()), ..sample("req-contract-3", "t3", now) };
+    let refused = ApprovalRequest {
+        status: Status::Refused,
+        note: Some("not allowed".into()),
+        ..sample("req-contract-3", "t3", now)
+    };
     assert_eq!(store.create(&refused).await.ok(), Some(Created::New));
     let pending = sample("req-contract-4", "t4", now + Duration::seconds(1));
     assert_eq!(store.create(&pending).await.ok(), Some(Created::New));
-    let expire = Change::Expire { reason: "timeout".into() };
+    let expire = Change::Expire {
+        reason: "timeout".into(),
+    };
     let expiring = sample("req-contract-5", "t5", now + Duration::seconds(2));
     assert_eq!(store.create(&expiring).await.ok(), Some(Created::New));
-    assert_eq!(store.update("req-contract-5", Status::Pending, &expire).await.ok(), Some(true));
+    assert_eq!(
+        store
+            .update("req-contract-5", Status::Pending, &expire)
+            .await
+            .ok(),
+        Some(true)
+    );
     let gone = store.get("req-contract-5").await.ok().flatten();
-    assert_eq!(gone.map(|r| (r.status, r.note)), Some((Status::Expired, Some("timeout".into()))));
+    assert_eq!(
+        gone.map(|r| (r.status, r.note)),
+        Some((Status::Expired, Some("timeout".into())))
+    );
 
     let ids = |rs: Vec<ApprovalRequest>| rs.into_iter().map(|r| r.id).collect::<Vec<_>>();
-    let open = store.list(&[Status::Pending, Status::Decided, Status::Refused]).await.map(ids).ok();
-    assert_eq!(open, Some(vec!["req-contract-3".to_owned(), "req-contract-4".to_owned()]));
-    let done = store.list(&[Status::Delivered, Status::Expired]).await.map(ids).ok();
+    let open = store
+        .list(&[Status::Pending, Status::Decided, Status::Refused])
+        .await
+        .map(ids)
+        .ok();
+    assert_eq!(
+        open,
+        Some(vec![
+            "req-contract-3".to_owned(),
+            "req-contract-4".to_owned()
+        ])
+    );
+    let done = store
+        .list(&[Status::Delivered, Status::Expired])
+        .await
+        .map(ids)
+        .ok();
     let mut done = done.unwrap_or_default();
     done.sort();
     assert_eq!(done, ["req-contract-1", "req-contract-5"]);

@@ -79,9 +79,18 @@ pub fn approval_email(request: &ApprovalRequest, link: &str, from: &str, reminde
     let rows: String = request
         .details
         .iter()
-        .map(|(k, v)| format!("<tr><th align=\"left\">{}</th><td>{}</td></tr>", escape_html(k), escape_html(v)))
+        .map(|(k, v)| {
+            format!(
+                "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
+                escape_html(k),
+                escape_html(v)
+            )
+        })
         .chain(requester.map(|r| {
-            format!("<tr><th align=\"left\">Requested by</th><td>{}</td></tr>", escape_html(r))
+            format!(
+                "<tr><th align=\"left\">Requested by</th><td>{}</td></tr>",
+                escape_html(r)
+            )
         }))
         .collect();
     let html = format!(

@@ -64,7 +64,11 @@ where
             .strip_prefix("/approvals/")
             .filter(|id| !id.is_empty() && !id.contains('/'))
         else {
-            return page(StatusCode::NOT_FOUND, "Not found", "<p>There is nothing here.</p>");
+            return page(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "<p>There is nothing here.</p>",
+            );
         };
         let sig = signature(&request);
         let method = request.method().clone();
@@ -85,14 +89,20 @@ where
             Method::POST => {
                 let body = request.body().as_ref();
                 if body.len() > MAX_BODY_BYTES {
-                    return page(StatusCode::PAYLOAD_TOO_LARGE, "Too large", "<p>The form is too large.</p>");
+                    return page(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "Too large",
+                        "<p>The form is too large.</p>",
+                    );
                 }
-                let form: DecisionForm = match serde_urlencoded::from_bytes(body) {
-                    Ok(form) => form,
-                    Err(_) => DecisionForm::default(),
-                };
+                // A form that does not parse is a form without a choice: the page asks again.
+                let form: DecisionForm = serde_urlencoded::from_bytes(body).unwrap_or_default();
                 let client = client(&request);
-                render(&self.approvals.decide(id, &sig, form, client).await, id, &sig)
+                render(
+                    &self.approvals.decide(id, &sig, form, client).await,
+                    id,
+                    &sig,
+                )
             }
             _ => not_allowed(ALLOWED),
         }
@@ -115,7 +125,10 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response<Body> {
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
     headers.insert("content-security-policy", HeaderValue::from_static(CSP));
     response
@@ -127,10 +140,17 @@ fn summary(request: &ApprovalRequest) -> String {
         escape_html(&request.subject)
     );
     for (k, v) in &request.details {
-        rows.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>", escape_html(k), escape_html(v)));
+        rows.push_str(&format!(
+            "<tr><th>{}</th><td>{}</td></tr>",
+            escape_html(k),
+            escape_html(v)
+        ));
     }
     if let Some(r) = &request.requester {
-        rows.push_str(&format!("<tr><th>Requested by</th><td>{}</td></tr>", escape_html(r)));
+        rows.push_str(&format!(
+            "<tr><th>Requested by</th><td>{}</td></tr>",
+            escape_html(r)
+        ));
     }
     rows.push_str(&format!(
         "<tr><th>For</th><td id=\"approver\">{}</td></tr><tr><th>Expires</th><td>{}</td></tr></table>",

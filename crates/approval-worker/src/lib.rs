@@ -32,7 +32,9 @@ use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use approvals::{Approvals, IncomingTask, IntakeError, IntakeOutcome, Settings, SweepReport, View};
+pub use approvals::{
+    Approvals, IncomingTask, IntakeError, IntakeOutcome, Settings, SweepReport, View,
+};
 pub use http::Responder;
 pub use model::{ApprovalRequest, Status, Verdict};
 pub use ports::{ActivityTasks, ApprovalStore, Mailer, StepUp, TaskCallbacks};
@@ -187,7 +189,10 @@ impl<S: ApprovalStore, T: TaskCallbacks, M: Mailer, U: StepUp> SweepApp<S, T, M,
         if report.failed > 0 {
             return Err(HandlerError::new(
                 ErrorClass::ActionsFailed,
-                format!("{} step(s) failed and are tried again next sweep", report.failed),
+                format!(
+                    "{} step(s) failed and are tried again next sweep",
+                    report.failed
+                ),
             ));
         }
         Ok(report)
@@ -216,7 +221,11 @@ mod wiring {
         }
     }
 
-    pub async fn wire_approvals(sdk: &SdkConfig, config: &Config, env: Env) -> Result<AwsApprovals, HandlerError> {
+    pub async fn wire_approvals(
+        sdk: &SdkConfig,
+        config: &Config,
+        env: Env,
+    ) -> Result<AwsApprovals, HandlerError> {
         if config.settings.require_step_up {
             return Err(HandlerError::new(
                 ErrorClass::InvalidConfig,
@@ -227,8 +236,9 @@ mod wiring {
             .secret_string(&config.signing_secret_id)
             .await
             .map_err(|e| HandlerError::from_error(&e))?;
-        let key = SigningKey::new(secret.trim().as_bytes())
-            .map_err(|e| HandlerError::new(ErrorClass::InvalidConfig, format!("SIGNING_SECRET_ID: {e}")))?;
+        let key = SigningKey::new(secret.trim().as_bytes()).map_err(|e| {
+            HandlerError::new(ErrorClass::InvalidConfig, format!("SIGNING_SECRET_ID: {e}"))
+        })?;
         Ok(Approvals {
             store: aws::DynamoStore::new(sdk, &config.table, config.retention),
             tasks: aws::SfnTasks::new(sdk),
@@ -241,14 +251,26 @@ mod wiring {
         })
     }
 
-    pub async fn wire_callback(sdk: &SdkConfig, config: Config, env: Env) -> Result<CallbackApp<aws::DynamoStore, aws::SfnTasks, aws::SesMailer, NoStepUp>, HandlerError> {
+    pub async fn wire_callback(
+        sdk: &SdkConfig,
+        config: Config,
+        env: Env,
+    ) -> Result<CallbackApp<aws::DynamoStore, aws::SfnTasks, aws::SesMailer, NoStepUp>, HandlerError>
+    {
         needs(&config.settings.base_url, "PUBLIC_BASE_URL")?;
         Ok(CallbackApp {
             approvals: wire_approvals(sdk, &config, env).await?,
         })
     }
 
-    pub async fn wire_poller(sdk: &SdkConfig, config: Config, env: Env) -> Result<PollerApp<aws::SfnActivity, aws::DynamoStore, aws::SfnTasks, aws::SesMailer, NoStepUp>, HandlerError> {
+    pub async fn wire_poller(
+        sdk: &SdkConfig,
+        config: Config,
+        env: Env,
+    ) -> Result<
+        PollerApp<aws::SfnActivity, aws::DynamoStore, aws::SfnTasks, aws::SesMailer, NoStepUp>,
+        HandlerError,
+    > {
         needs(&config.settings.base_url, "PUBLIC_BASE_URL")?;
         needs(&config.activity_arn, "ACTIVITY_ARN")?;
         let activity_arn = config.activity_arn.clone().unwrap_or_default();
@@ -259,13 +281,23 @@ mod wiring {
         })
     }
 
-    pub async fn wire_responder(sdk: &SdkConfig, config: Config, env: Env) -> Result<Responder<aws::DynamoStore, aws::SfnTasks, aws::SesMailer, NoStepUp>, HandlerError> {
+    pub async fn wire_responder(
+        sdk: &SdkConfig,
+        config: Config,
+        env: Env,
+    ) -> Result<Responder<aws::DynamoStore, aws::SfnTasks, aws::SesMailer, NoStepUp>, HandlerError>
+    {
         Ok(Responder {
             approvals: wire_approvals(sdk, &config, env).await?,
         })
     }
 
-    pub async fn wire_sweep(sdk: &SdkConfig, config: Config, env: Env) -> Result<SweepApp<aws::DynamoStore, aws::SfnTasks, aws::SesMailer, NoStepUp>, HandlerError> {
+    pub async fn wire_sweep(
+        sdk: &SdkConfig,
+        config: Config,
+        env: Env,
+    ) -> Result<SweepApp<aws::DynamoStore, aws::SfnTasks, aws::SesMailer, NoStepUp>, HandlerError>
+    {
         needs(&config.settings.base_url, "PUBLIC_BASE_URL")?;
         Ok(SweepApp {
             approvals: wire_approvals(sdk, &config, env).await?,
@@ -274,4 +306,6 @@ mod wiring {
 }
 
 #[cfg(feature = "aws")]
-pub use wiring::{wire_approvals, wire_callback, wire_poller, wire_responder, wire_sweep, AwsApprovals};
+pub use wiring::{
+    wire_approvals, wire_callback, wire_poller, wire_responder, wire_sweep, AwsApprovals,
+};

@@ -59,11 +59,21 @@ impl ApprovalStore for MemoryStore {
             return requests
                 .get(existing)
                 .cloned()
-                .map(Created::Existing)
-                .ok_or_else(|| ServiceError::new("DynamoDB", ErrorClass::CorruptState, "token index without its request"));
+                .map(|r| Created::Existing(Box::new(r)))
+                .ok_or_else(|| {
+                    ServiceError::new(
+                        "DynamoDB",
+                        ErrorClass::CorruptState,
+                        "token index without its request",
+                    )
+                });
         }
         if requests.contains_key(&request.id) {
-            return Err(ServiceError::new("DynamoDB", ErrorClass::Conflict, "ConditionalCheckFailed: the id exists"));
+            return Err(ServiceError::new(
+                "DynamoDB",
+                ErrorClass::Conflict,
+                "ConditionalCheckFailed: the id exists",
+            ));
         }
         tokens.insert(request.task_token.clone(), request.id.clone());
         requests.insert(request.id.clone(), request.clone());
@@ -75,7 +85,12 @@ impl ApprovalStore for MemoryStore {
         Ok(lock(&self.requests).get(id).cloned())
     }
 
-    async fn update(&self, id: &str, expected: Status, change: &Change) -> Result<bool, ServiceError> {
+    async fn update(
+        &self,
+        id: &str,
+        expected: Status,
+        change: &Change,
+    ) -> Result<bool, ServiceError> {
         self.injected()?;
         let mut requests = lock(&self.requests);
         match requests.get_mut(id) {
@@ -102,9 +117,18 @@ impl ApprovalStore for MemoryStore {
 /// One call Step Functions received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskCall {
-    Success { token: String, output: String },
-    Failure { token: String, error: String, cause: String },
-    Describe { execution_arn: String },
+    Success {
+        token: String,
+        output: String,
+    },
+    Failure {
+        token: String,
+        error: String,
+        cause: String,
+    },
+    Describe {
+        execution_arn: String,
+    },
 }
 
 /// Step Functions: tokens registered with their execution; a token takes one answer, later ones
@@ -220,7 +244,11 @@ impl TaskCallbacks for FakeStepFunctions {
             execution_arn: execution_arn.to_owned(),
         });
         self.execution(execution_arn).ok_or_else(|| {
-            ServiceError::new("Step Functions", ErrorClass::NotFound, "ExecutionDoesNotExist")
+            ServiceError::new(
+                "Step Functions",
+                ErrorClass::NotFound,
+                "ExecutionDoesNotExist",
+            )
         })
     }
 }
@@ -302,7 +330,12 @@ impl StepUp for FakeStepUp {
         Ok(CodeSent::Sent)
     }
 
-    async fn verify(&self, approver: &str, purpose: &str, code: &str) -> Result<CodeCheck, ServiceError> {
+    async fn verify(
+        &self,
+        approver: &str,
+        purpose: &str,
+        code: &str,
+    ) -> Result<CodeCheck, ServiceError> {
         let key = format!("{approver}\n{purpose}");
         if lock(&self.wrong).get(&key).copied().unwrap_or(0) >= 3 {
             return Ok(CodeCheck::Locked);
@@ -331,7 +364,11 @@ pub struct MemorySecrets(pub HashMap<String, String>);
 impl SecretSource for MemorySecrets {
     async fn secret_string(&self, id: &str) -> Result<String, ServiceError> {
         self.0.get(id).cloned().ok_or_else(|| {
-            ServiceError::new("Secrets Manager", ErrorClass::NotFound, format!("ResourceNotFoundException: {id}"))
+            ServiceError::new(
+                "Secrets Manager",
+                ErrorClass::NotFound,
+                format!("ResourceNotFoundException: {id}"),
+            )
         })
     }
 }

@@ -171,19 +171,29 @@ impl ApprovalRequest {
 /// (see [`crate::ports::ApprovalStore::update`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    EmailSent { at: DateTime<Utc> },
+    EmailSent {
+        at: DateTime<Utc>,
+    },
     /// Also requires that no reminder was claimed yet: one reminder, whoever sweeps.
-    ReminderClaimed { at: DateTime<Utc> },
+    ReminderClaimed {
+        at: DateTime<Utc>,
+    },
     /// Gives a claim back after the reminder could not be sent.
     ReminderReleased,
     /// pending → decided.
     Decide(Decision),
     /// Also requires that it was not delivered yet.
-    Delivered { at: DateTime<Utc> },
+    Delivered {
+        at: DateTime<Utc>,
+    },
     /// pending | decided → expired.
-    Expire { reason: String },
+    Expire {
+        reason: String,
+    },
     /// pending → refused (the email could not be sent).
-    Refuse { reason: String },
+    Refuse {
+        reason: String,
+    },
 }
 
 impl Change {
@@ -217,7 +227,9 @@ impl Change {
             Self::ReminderReleased => request.reminder_sent_at = None,
             Self::Decide(decision) => request.decision = Some(decision.clone()),
             Self::Delivered { at } => request.delivered_at = Some(*at),
-            Self::Expire { reason } | Self::Refuse { reason } => request.note = Some(reason.clone()),
+            Self::Expire { reason } | Self::Refuse { reason } => {
+                request.note = Some(reason.clone())
+            }
         }
     }
 }

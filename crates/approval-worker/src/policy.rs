@@ -37,9 +37,9 @@ pub fn normalize_address(raw: &str) -> Option<String> {
         && !domain.ends_with('.')
         && !domain.contains('@')
         && address.len() <= 254
-        && !address
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'));
+        && !address.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
+        });
     plausible.then_some(address)
 }
 
@@ -54,7 +54,9 @@ impl ApproverPolicy {
             for (workflow, list) in raw {
                 let list = list
                     .iter()
-                    .map(|a| normalize_address(a).ok_or_else(|| format!("{a:?} is not an email address")))
+                    .map(|a| {
+                        normalize_address(a).ok_or_else(|| format!("{a:?} is not an email address"))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 if list.is_empty() {
                     return Err(format!("{workflow:?} has no approvers"));
@@ -68,7 +70,10 @@ impl ApproverPolicy {
             .map(|d| d.trim().trim_start_matches('@').to_lowercase())
             .filter(|d| !d.is_empty())
             .collect::<Vec<_>>();
-        if let Some(bad) = domains.iter().find(|d| !d.contains('.') || d.contains(char::is_whitespace)) {
+        if let Some(bad) = domains
+            .iter()
+            .find(|d| !d.contains('.') || d.contains(char::is_whitespace))
+        {
             return Err(format!("{bad:?} is not a domain"));
         }
         Ok(Self {

@@ -13,7 +13,7 @@ use crate::model::{ApprovalRequest, Change, Status};
 pub enum Created {
     New,
     /// The same task token was stored before (a retried callback invocation): that request.
-    Existing(ApprovalRequest),
+    Existing(Box<ApprovalRequest>),
 }
 
 /// The approvals table.
@@ -142,8 +142,7 @@ pub trait Mailer: Send + Sync {
 
 /// Reads a secret's string (the signing key) once per container.
 pub trait SecretSource: Send + Sync {
-    fn secret_string(&self, id: &str)
-        -> impl Future<Output = Result<String, ServiceError>> + Send;
+    fn secret_string(&self, id: &str) -> impl Future<Output = Result<String, ServiceError>> + Send;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -66,7 +66,10 @@ pub fn activity(token: String, input: &str) -> Result<IncomingTask, HandlerError
             pattern: Pattern::Activity,
             token,
             input: o.get("input").cloned().unwrap_or(Value::Null),
-            execution_arn: o.get("executionArn").and_then(Value::as_str).map(str::to_owned),
+            execution_arn: o
+                .get("executionArn")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             workflow: o.get("workflow").and_then(Value::as_str).map(str::to_owned),
             timeout_seconds: o.get("timeoutSeconds").and_then(Value::as_u64),
         },

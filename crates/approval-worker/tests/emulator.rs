@@ -41,7 +41,10 @@ fn vars() -> Vec<(&'static str, &'static str)> {
         ("SIGNING_SECRET_ID", SECRET),
         ("SENDER", SENDER),
         ("APPROVERS", r#"{"promotion": ["manager@example.com"]}"#),
-        ("PUBLIC_BASE_URL", "https://abc123.execute-api.eu-west-1.amazonaws.com"),
+        (
+            "PUBLIC_BASE_URL",
+            "https://abc123.execute-api.eu-west-1.amazonaws.com",
+        ),
     ]
 }
 
@@ -80,14 +83,18 @@ pub async fn create_table(sdk: &aws_config::SdkConfig) {
 /// The template's callback machine with its Lambda task turned into an SQS task that sends the
 /// same payload.
 fn test_copy_of_the_callback_machine(queue_url: &str) -> String {
-    let path = workspace_root().join("crates/approval-worker/statemachines/promotion-approval-callback.asl.json");
+    let path = workspace_root()
+        .join("crates/approval-worker/statemachines/promotion-approval-callback.asl.json");
     let text = std::fs::read_to_string(&path).unwrap().replace(
         "${CallbackFunctionArn}",
         "arn:aws:lambda:eu-west-1:123456789012:function:approval-callback",
     );
     let mut definition: Value = serde_json::from_str(&text).unwrap();
     let task = &mut definition["States"]["WaitForApproval"];
-    assert_eq!(task["Resource"], "arn:aws:states:::lambda:invoke.waitForTaskToken");
+    assert_eq!(
+        task["Resource"],
+        "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    );
     let payload = task["Parameters"]["Payload"].take();
     task["Resource"] = json!("arn:aws:states:::sqs:sendMessage.waitForTaskToken");
     task["Parameters"] = json!({"QueueUrl": queue_url, "MessageBody": payload});
@@ -131,7 +138,13 @@ async fn stack() -> Stack {
         .await
         .unwrap()
         .state_machine_arn;
-    Stack { moto, sfn, sqs, queue_url, machine_arn }
+    Stack {
+        moto,
+        sfn,
+        sqs,
+        queue_url,
+        machine_arn,
+    }
 }
 
 impl Stack {
@@ -169,15 +182,29 @@ impl Stack {
                     .unwrap();
                 return serde_json::from_str(message.body().unwrap()).unwrap();
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "no payload queued");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no payload queued"
+            );
         }
     }
 
-    async fn execution(&self, arn: &str) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-        self.sfn.describe_execution().execution_arn(arn).send().await.unwrap()
+    async fn execution(
+        &self,
+        arn: &str,
+    ) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+        self.sfn
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .unwrap()
     }
 
-    async fn finished(&self, arn: &str) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    async fn finished(
+        &self,
+        arn: &str,
+    ) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
         let started = Instant::now();
         loop {
             let out = self.execution(arn).await;
@@ -229,7 +256,11 @@ async fn callback_machine_approve_and_reject_against_the_stand_in() {
     // Approve.
     let approve_arn = stack.start("promote-jim-approve").await;
     let payload = stack.next_payload().await;
-    assert_eq!(payload["executionArn"], approve_arn.as_str(), "$$.Execution.Id reaches the handler");
+    assert_eq!(
+        payload["executionArn"],
+        approve_arn.as_str(),
+        "$$.Execution.Id reaches the handler"
+    );
     assert!(payload["taskToken"].as_str().is_some_and(|t| !t.is_empty()));
     assert_eq!(payload["input"]["employeeName"], "Jim");
     let stored = callback
@@ -242,29 +273,49 @@ async fn callback_machine_approve_and_reject_against_the_stand_in() {
         .handle(LambdaEvent::new(payload, Context::default()))
         .await
         .unwrap();
-    assert_eq!((retried.request_id.as_str(), retried.emailed), (stored.request_id.as_str(), false));
+    assert_eq!(
+        (retried.request_id.as_str(), retried.emailed),
+        (stored.request_id.as_str(), false)
+    );
 
     let mail = ses_messages(&stack.moto);
-    assert_eq!(mail.len(), 1, "one email for a retried invocation: {mail:?}");
+    assert_eq!(
+        mail.len(),
+        1,
+        "one email for a retried invocation: {mail:?}"
+    );
     assert_eq!(mail[0].source, SENDER);
     assert_eq!(mail[0].to, ["manager@example.com"]);
     assert_eq!(mail[0].subject, "Your Approval Needed for Promotion!");
     let link = link_in(&mail[0].body);
-    assert!(link.starts_with(&format!("https://abc123.execute-api.eu-west-1.amazonaws.com/approvals/{}?sig=", stored.request_id)), "{link}");
+    assert!(
+        link.starts_with(&format!(
+            "https://abc123.execute-api.eu-west-1.amazonaws.com/approvals/{}?sig=",
+            stored.request_id
+        )),
+        "{link}"
+    );
     assert!(link.len() < 200);
 
     for sample in ["04-get-request.json", "05-head-request.json"] {
         let page = responder.handle(request_for(sample, &link)).await;
         assert_eq!(page.status(), 200, "{sample}");
     }
-    assert!(html(&responder.handle(request_for("04-get-request.json", &link)).await).contains("<td>Jim</td>"));
+    assert!(html(
+        &responder
+            .handle(request_for("04-get-request.json", &link))
+            .await
+    )
+    .contains("<td>Jim</td>"));
     assert_eq!(
         stack.execution(&approve_arn).await.status,
         aws_sdk_sfn::types::ExecutionStatus::Running,
         "looking at the link decides nothing"
     );
 
-    let page = responder.handle(request_for("06-post-approve.json", &link)).await;
+    let page = responder
+        .handle(request_for("06-post-approve.json", &link))
+        .await;
     assert_eq!(page.status(), 200, "{}", html(&page));
     assert!(html(&page).contains("Approved — thank you"));
     let done = stack.finished(&approve_arn).await;
@@ -284,8 +335,14 @@ async fn callback_machine_approve_and_reject_against_the_stand_in() {
     assert!(item.delivered_at.is_some());
 
     // A second click: already approved, the execution untouched.
-    let again = responder.handle(request_for("07-post-reject.json", &link)).await;
-    assert!(html(&again).contains("Already approved by manager@example.com"), "{}", html(&again));
+    let again = responder
+        .handle(request_for("07-post-reject.json", &link))
+        .await;
+    assert!(
+        html(&again).contains("Already approved by manager@example.com"),
+        "{}",
+        html(&again)
+    );
 
     // Reject.
     let reject_arn = stack.start("promote-jim-reject").await;
@@ -298,18 +355,32 @@ async fn callback_machine_approve_and_reject_against_the_stand_in() {
     assert_eq!(mail.len(), 2);
     let link = link_in(&mail[1].body);
     assert!(link.contains(&stored.request_id));
-    let page = responder.handle(request_for("07-post-reject.json", &link)).await;
-    assert!(html(&page).contains("Rejected — thank you"), "{}", html(&page));
+    let page = responder
+        .handle(request_for("07-post-reject.json", &link))
+        .await;
+    assert!(
+        html(&page).contains("Rejected — thank you"),
+        "{}",
+        html(&page)
+    );
     let done = stack.finished(&reject_arn).await;
     assert_eq!(done.status, aws_sdk_sfn::types::ExecutionStatus::Failed);
     assert_eq!(done.error(), Some("Rejected"));
 
     // A tampered link on the stand-in: refused, nothing changed.
-    let tampered = link.replace("sig=", "sig=0").chars().take(link.len()).collect::<String>();
-    let page = responder.handle(request_for("04-get-request.json", &tampered)).await;
+    let tampered = link
+        .replace("sig=", "sig=0")
+        .chars()
+        .take(link.len())
+        .collect::<String>();
+    let page = responder
+        .handle(request_for("04-get-request.json", &tampered))
+        .await;
     assert_eq!(page.status(), 403);
 
-    let pending = approval_worker::cli::list(&store, chrono::Utc::now()).await.unwrap();
+    let pending = approval_worker::cli::list(&store, chrono::Utc::now())
+        .await
+        .unwrap();
     assert_eq!(pending, "No pending approvals.\n");
     let _ = REGION;
 }
@@ -323,15 +394,33 @@ async fn a_used_token_on_the_stand_in_is_gone_and_the_execution_shows_the_decisi
     let payload = stack.next_payload().await;
     let token = payload["taskToken"].as_str().unwrap();
     let tasks = approval_worker::aws::SfnTasks::new(&sdk);
-    tasks.send_success(token, r#"{"requestId":"r-1"}"#).await.unwrap();
-    let second = tasks.send_success(token, r#"{"requestId":"r-1"}"#).await.unwrap_err();
+    tasks
+        .send_success(token, r#"{"requestId":"r-1"}"#)
+        .await
+        .unwrap();
+    let second = tasks
+        .send_success(token, r#"{"requestId":"r-1"}"#)
+        .await
+        .unwrap_err();
     // AWS answers TaskTimedOut for a used token; moto answers InvalidToken. Both are "gone".
-    assert!(matches!(second, SendError::Gone(Gone::InvalidToken | Gone::TaskTimedOut)), "{second:?}");
+    assert!(
+        matches!(
+            second,
+            SendError::Gone(Gone::InvalidToken | Gone::TaskTimedOut)
+        ),
+        "{second:?}"
+    );
     stack.finished(&arn).await;
     let execution = tasks.describe_execution(&arn).await.unwrap();
-    assert_eq!(execution.status, approval_worker::ports::ExecutionStatus::Succeeded);
+    assert_eq!(
+        execution.status,
+        approval_worker::ports::ExecutionStatus::Succeeded
+    );
     let output: Value = serde_json::from_str(execution.output.as_deref().unwrap()).unwrap();
     assert_eq!(output, json!({"requestId": "r-1"}));
-    let unknown = tasks.send_failure("not-a-token", "Rejected", "x").await.unwrap_err();
+    let unknown = tasks
+        .send_failure("not-a-token", "Rejected", "x")
+        .await
+        .unwrap_err();
     assert!(matches!(unknown, SendError::Gone(_)), "{unknown:?}");
 }

@@ -58,8 +58,15 @@ async fn the_poller_schedule_polls_and_emails_the_seed_task() {
         "activity-token-1",
         r#"{"managerEmailAddress": "manager@example.com", "employeeName": "Jim"}"#,
     );
-    let poller = PollerApp { activity, approvals, max_polls: 10 };
-    let report = poller.handle(lambda_event("01-poller-schedule.json")).await.unwrap();
+    let poller = PollerApp {
+        activity,
+        approvals,
+        max_polls: 10,
+    };
+    let report = poller
+        .handle(lambda_event("01-poller-schedule.json"))
+        .await
+        .unwrap();
     assert_eq!(
         (report.polls, report.tasks, report.emailed, report.failed),
         (2, 1, 1, 0),
@@ -69,7 +76,10 @@ async fn the_poller_schedule_polls_and_emails_the_seed_task() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].subject, "Your Approval Needed for Promotion!");
     assert_eq!(sent[0].to, "manager@example.com");
-    assert_eq!(sent[0].from, "approvals@example.com", "the configured sender, not the manager");
+    assert_eq!(
+        sent[0].from, "approvals@example.com",
+        "the configured sender, not the manager"
+    );
 }
 
 #[tokio::test]
@@ -83,9 +93,18 @@ async fn callback_pages_and_sweep_samples_in_order() {
     let callback = CallbackApp { approvals };
 
     // 02: stored under id-1 and emailed once, even when the invocation is retried.
-    let out = callback.handle(lambda_event("02-callback-promotion.json")).await.unwrap();
-    assert_eq!((out.request_id.as_str(), out.status, out.emailed), ("id-1", "pending", true));
-    let again = callback.handle(lambda_event("02-callback-promotion.json")).await.unwrap();
+    let out = callback
+        .handle(lambda_event("02-callback-promotion.json"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.request_id.as_str(), out.status, out.emailed),
+        ("id-1", "pending", true)
+    );
+    let again = callback
+        .handle(lambda_event("02-callback-promotion.json"))
+        .await
+        .unwrap();
     assert_eq!(
         (again.request_id.as_str(), again.emailed, again.duplicate),
         ("id-1", false, true),
@@ -93,7 +112,10 @@ async fn callback_pages_and_sweep_samples_in_order() {
     );
     let mail = callback.approvals.mailer.sent();
     assert_eq!(mail.len(), 1);
-    assert_eq!(mail[0].to, "manager@example.com", "normalised from Manager@Example.com");
+    assert_eq!(
+        mail[0].to, "manager@example.com",
+        "normalised from Manager@Example.com"
+    );
     let get = load_event(&format!("{DIR}/04-get-request.json"));
     assert_eq!(
         get["queryStringParameters"]["sig"].as_str(),
@@ -120,29 +142,43 @@ async fn callback_pages_and_sweep_samples_in_order() {
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert_eq!(failures[0].0, "ApprovalRefused");
     assert!(
-        failures[0].1.contains("mallory@evil.example may not approve promotion requests"),
+        failures[0]
+            .1
+            .contains("mallory@evil.example may not approve promotion requests"),
         "{}",
         failures[0].1
     );
 
-    let responder = Responder { approvals: callback.approvals };
+    let responder = Responder {
+        approvals: callback.approvals,
+    };
 
     // 04 GET and 05 HEAD: the page, nothing decided.
     let page = responder.handle(request("04-get-request.json")).await;
     assert_eq!(page.status(), 200);
     let html = text(&page);
-    assert!(html.contains("<td>Jim</td>") && html.contains("manager@example.com"), "{html}");
+    assert!(
+        html.contains("<td>Jim</td>") && html.contains("manager@example.com"),
+        "{html}"
+    );
     assert!(html.contains("id=\"approve\"") && html.contains("method=\"post\""));
     let head = responder.handle(request("05-head-request.json")).await;
     assert_eq!(head.status(), 200);
     assert!(head.body().is_empty());
     assert!(
-        responder.approvals.tasks.calls().iter().all(|c| matches!(c, TaskCall::Failure { .. })),
+        responder
+            .approvals
+            .tasks
+            .calls()
+            .iter()
+            .all(|c| matches!(c, TaskCall::Failure { .. })),
         "GET and HEAD send nothing to Step Functions"
     );
 
     // 08: a tampered signature is refused and changes nothing.
-    let tampered = responder.handle(request("08-get-tampered-signature.json")).await;
+    let tampered = responder
+        .handle(request("08-get-tampered-signature.json"))
+        .await;
     assert_eq!(tampered.status(), 403);
     assert!(text(&tampered).contains("This link is not valid"));
 
@@ -151,7 +187,10 @@ async fn callback_pages_and_sweep_samples_in_order() {
     let html = text(&approved);
     assert_eq!(approved.status(), 200, "{html}");
     assert!(html.contains("Approved — thank you"), "{html}");
-    assert!(html.contains("Well deserved! &lt;b&gt;congrats&lt;/b&gt;"), "{html}");
+    assert!(
+        html.contains("Well deserved! &lt;b&gt;congrats&lt;/b&gt;"),
+        "{html}"
+    );
     let success = responder
         .approvals
         .tasks
@@ -173,7 +212,13 @@ async fn callback_pages_and_sweep_samples_in_order() {
             "requestId": "id-1",
         })
     );
-    let stored = responder.approvals.store.all().into_iter().find(|r| r.id == "id-1").unwrap();
+    let stored = responder
+        .approvals
+        .store
+        .all()
+        .into_iter()
+        .find(|r| r.id == "id-1")
+        .unwrap();
     let decision = stored.decision.unwrap();
     assert_eq!(decision.source_ip.as_deref(), Some("203.0.113.7"));
     assert!(decision.user_agent.unwrap().contains("Chrome/124.0"));
@@ -183,31 +228,53 @@ async fn callback_pages_and_sweep_samples_in_order() {
     let second = responder.handle(request("07-post-reject.json")).await;
     let html = text(&second);
     assert_eq!(second.status(), 200);
-    assert!(html.contains("Already approved by manager@example.com at 2026-11-23 08:00 UTC"), "{html}");
+    assert!(
+        html.contains("Already approved by manager@example.com at 2026-11-23 08:00 UTC"),
+        "{html}"
+    );
     assert_eq!(responder.approvals.tasks.calls().len(), calls_before);
 
     // The same request through the HTTP API boundary the binary serves (payload format 2.0).
-    let answer = fleet_core::http::answer(lambda_event("04-get-request.json"), &|r| responder.handle(r))
-        .await
-        .unwrap();
+    let answer = fleet_core::http::answer(lambda_event("04-get-request.json"), &|r| {
+        responder.handle(r)
+    })
+    .await
+    .unwrap();
     assert_eq!(answer["statusCode"], 200);
     assert_eq!(answer["headers"]["cache-control"], "no-store");
     assert_eq!(answer["headers"]["referrer-policy"], "no-referrer");
 
     // 09: the sweep looks at the refused request (already delivered) and has nothing to do.
-    let sweep = SweepApp { approvals: responder.approvals };
-    let report = sweep.handle(lambda_event("09-sweep-schedule.json")).await.unwrap();
-    assert_eq!((report.examined, report.failed, report.refusals_delivered), (1, 0, 0), "{report:?}");
+    let sweep = SweepApp {
+        approvals: responder.approvals,
+    };
+    let report = sweep
+        .handle(lambda_event("09-sweep-schedule.json"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.examined, report.failed, report.refusals_delivered),
+        (1, 0, 0),
+        "{report:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_schedule_event_is_not_a_callback_payload_and_vice_versa() {
     let (approvals, _) = approvals();
     let callback = CallbackApp { approvals };
-    let err = callback.handle(lambda_event("01-poller-schedule.json")).await.unwrap_err();
+    let err = callback
+        .handle(lambda_event("01-poller-schedule.json"))
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "InvalidEvent");
     assert!(err.message.contains("taskToken"), "{}", err.message);
-    let sweep = SweepApp { approvals: callback.approvals };
-    let err = sweep.handle(lambda_event("02-callback-promotion.json")).await.unwrap_err();
+    let sweep = SweepApp {
+        approvals: callback.approvals,
+    };
+    let err = sweep
+        .handle(lambda_event("02-callback-promotion.json"))
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "InvalidEvent");
 }

@@ -147,8 +147,7 @@ where
 
 fn status_only(code: u16) -> Response<Body> {
     let mut response = Response::new(Body::Empty);
-    *response.status_mut() =
-        lambda_http::http::StatusCode::from_u16(code).unwrap_or_default();
+    *response.status_mut() = lambda_http::http::StatusCode::from_u16(code).unwrap_or_default();
     response
 }
 

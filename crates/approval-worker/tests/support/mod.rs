@@ -12,8 +12,7 @@ use fleet_core::{Env, FixedClock};
 pub const KEY: &[u8] = b"local-test-signing-key-0123456789abcdef";
 pub const T0: &str = "2026-11-23T08:00:00Z";
 
-pub type MemoryApprovals =
-    Approvals<MemoryStore, FakeStepFunctions, RecordingMailer, FakeStepUp>;
+pub type MemoryApprovals = Approvals<MemoryStore, FakeStepFunctions, RecordingMailer, FakeStepUp>;
 
 pub fn settings() -> Settings {
     Settings {
@@ -58,10 +57,9 @@ pub fn sig_of(text: &str) -> String {
 
 /// The link in an email's text part.
 pub fn link_of(text: &str) -> String {
-    let start = text.find("https://").or_else(|| text.find("http://")).expect("a link");
-    text[start..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
+    let start = text
+        .find("https://")
+        .or_else(|| text.find("http://"))
+        .expect("a link");
+    text[start..].split_whitespace().next().unwrap().to_owned()
 }
