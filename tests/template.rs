@@ -61,11 +61,13 @@ fn asynchronously_invoked_functions_report_to_the_failure_queue_and_only_they_ma
             .iter()
             .skip_while(|l| !l.contains(marker))
             .skip(1)
-            .skip_while(|l| !l.trim().starts_with("- !GetAtt"))
-            .take_while(|l| l.trim().starts_with("- !GetAtt"))
+            .skip_while(|l| !l.trim().starts_with("- !"))
+            .take_while(|l| l.trim().starts_with("- !"))
             .map(|l| {
-                let arn = l.trim().trim_start_matches("- !GetAtt ");
-                arn.trim_end_matches("Role.Arn").to_owned()
+                // `!GetAtt XRole.Arn`, or `!If [Condition, !GetAtt XRole.Arn, !Ref AWS::NoValue]`
+                // for a function deployed under a condition.
+                let arn = l.split("!GetAtt ").nth(1).unwrap_or("");
+                arn.split("Role.Arn").next().unwrap_or("").to_owned()
             })
             .collect()
     };

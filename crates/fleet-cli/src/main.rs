@@ -1,3 +1,4 @@
+mod approvals;
 mod calls;
 mod dlq;
 
@@ -38,6 +39,9 @@ enum Command {
     /// The call-center pipeline's calls and their sentiment.
     #[command(subcommand)]
     Calls(calls::Calls),
+    /// The approval worker's pending requests.
+    #[command(subcommand)]
+    Approvals(approvals::Approvals),
 }
 
 /// Prints a command's text; a failure goes to stderr, prefixed with the command, and exits 1.
@@ -206,5 +210,6 @@ async fn main() -> ExitCode {
         }
         Command::Dlq(command) => finish("dlq", dlq::run(command).await),
         Command::Calls(command) => finish("calls", calls::run(command).await),
+        Command::Approvals(command) => finish("approvals", approvals::run(command).await),
     }
 }

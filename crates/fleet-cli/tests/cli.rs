@@ -268,12 +268,15 @@ async fn dlq_and_calls_read_their_tables_on_the_stand_in() {
     fleet_testkit::seed::create_indexed_table(&ddb, "archive", "Id", archive_index).await;
     let calls_index = (call_center::aws::STATUS_INDEX, "Status", "CreatedAt");
     fleet_testkit::seed::create_indexed_table(&ddb, "calls", "CallId", calls_index).await;
+    let approvals_key = aws_sdk_dynamodb::types::ScalarAttributeType::S;
+    fleet_testkit::seed::create_table(&ddb, "approvals", "RequestId", approvals_key).await;
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
             .args(args)
             .envs(moto.env())
             .env("DLQ_ARCHIVE_TABLE", "archive")
             .env("CALLS_TABLE", "calls")
+            .env("APPROVALS_TABLE", "approvals")
             .output()
             .unwrap();
         (
@@ -306,4 +309,11 @@ async fn dlq_and_calls_read_their_tables_on_the_stand_in() {
     assert_eq!(stderr, "fleet calls: no call call-404\n");
     let (ok, _, stderr) = run(&["calls", "list", "--sentiment", "grumpy"]);
     assert!(!ok && stderr.contains("expected POSITIVE"), "{stderr}");
+
+    let (ok, stdout, stderr) = run(&["approvals", "list"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("No pending"), "{stdout}");
+    let (ok, stdout, stderr) = run(&["approvals", "show", "req-404"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, "No approval request req-404.\n");
 }

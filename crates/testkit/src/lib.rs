@@ -5,8 +5,10 @@
 //! state and may run in parallel. The server comes from the project's virtualenv (`make setup`),
 //! or from `MOTO_SERVER` when set.
 
+pub mod http_server;
 pub mod moto_api;
 pub mod seed;
+pub mod ses;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
