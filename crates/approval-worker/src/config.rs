@@ -2,6 +2,7 @@
 //! same variables; each `wire_*` checks the ones it needs.
 
 use fleet_core::{ConfigError, FromVars, Vars};
+use fleet_otp::config::OtpConfig;
 
 use crate::approvals::Settings;
 use crate::policy::{normalize_address, ApproverPolicy};
@@ -20,6 +21,9 @@ pub struct Config {
     pub retention: chrono::Duration,
     pub policy: ApproverPolicy,
     pub settings: Settings,
+    /// The OTP library's settings (`PROFILES_TABLE`, `CODES_TABLE`, `OTP_KEY_SECRET_ID`, …) when
+    /// `PROFILES_TABLE` is set: the responder's step-up (`REQUIRE_STEP_UP=true`) needs them.
+    pub otp: Option<OtpConfig>,
 }
 
 fn invalid(name: &str, value: &str, reason: impl Into<String>) -> ConfigError {
@@ -74,7 +78,12 @@ impl FromVars for Config {
                 "must be between 1 and 3650",
             ));
         }
+        let otp = match vars.optional("PROFILES_TABLE") {
+            Some(_) => Some(OtpConfig::from_vars(vars)?),
+            None => None,
+        };
         Ok(Config {
+            otp,
             retention: chrono::Duration::days(retention_days),
             table: vars.required("APPROVALS_TABLE")?,
             signing_secret_id: vars.required("SIGNING_SECRET_ID")?,

@@ -23,6 +23,7 @@ pub mod model;
 pub mod policy;
 pub mod ports;
 pub mod sign;
+pub mod stepup;
 pub mod trigger;
 
 use chrono::Duration;
@@ -224,11 +225,43 @@ mod wiring {
     use crate::config::Config;
     use crate::ports::{NoStepUp, SecretSource};
     use crate::sign::SigningKey;
+    use crate::stepup::OtpStepUp;
     use aws_config::SdkConfig;
     use fleet_core::Env;
 
     /// The service on AWS: DynamoDB, Step Functions, SES v2; the signing key read once.
-    pub type AwsApprovals = Approvals<aws::DynamoStore, aws::SfnTasks, aws::SesMailer, NoStepUp>;
+    pub type AwsApprovals = Approvals<aws::DynamoStore, aws::SfnTasks, aws::SesMailer, AwsStepUp>;
+
+    /// The step-up as deployed: off, or the fleet's OTP library on AWS (the responder only).
+    pub enum AwsStepUp {
+        Off(NoStepUp),
+        Otp(Box<OtpStepUp<fleet_otp::aws::AwsOtp<std::sync::Arc<dyn fleet_core::Clock>>>>),
+    }
+
+    impl StepUp for AwsStepUp {
+        async fn send_code(
+            &self,
+            approver: &str,
+            purpose: &str,
+        ) -> Result<ports::CodeSent, fleet_core::ServiceError> {
+            match self {
+                AwsStepUp::Off(off) => off.send_code(approver, purpose).await,
+                AwsStepUp::Otp(otp) => otp.send_code(approver, purpose).await,
+            }
+        }
+
+        async fn verify(
+            &self,
+            approver: &str,
+            purpose: &str,
+            code: &str,
+        ) -> Result<ports::CodeCheck, fleet_core::ServiceError> {
+            match self {
+                AwsStepUp::Off(off) => off.verify(approver, purpose, code).await,
+                AwsStepUp::Otp(otp) => otp.verify(approver, purpose, code).await,
+            }
+        }
+    }
 
     fn needs(value: &Option<String>, name: &str) -> Result<(), HandlerError> {
         match value {
@@ -240,17 +273,14 @@ mod wiring {
         }
     }
 
+    /// Only the responder checks codes: the other functions run with the step-up off whatever
+    /// `REQUIRE_STEP_UP` says (they never count a decision).
     pub async fn wire_approvals(
         sdk: &SdkConfig,
         config: &Config,
         env: Env,
+        step_up: AwsStepUp,
     ) -> Result<AwsApprovals, HandlerError> {
-        if config.settings.require_step_up {
-            return Err(HandlerError::new(
-                ErrorClass::InvalidConfig,
-                "REQUIRE_STEP_UP=true needs the fleet-otp step-up adapter, which is not wired yet (see the README)",
-            ));
-        }
         let secret = aws::SecretsManager::new(sdk)
             .secret_string(&config.signing_secret_id)
             .await
@@ -262,7 +292,7 @@ mod wiring {
             store: aws::DynamoStore::new(sdk, &config.table, config.retention),
             tasks: aws::SfnTasks::new(sdk),
             mailer: aws::SesMailer::new(sdk),
-            step_up: NoStepUp,
+            step_up,
             key,
             policy: config.policy.clone(),
             settings: config.settings.clone(),
@@ -274,11 +304,11 @@ mod wiring {
         sdk: &SdkConfig,
         config: Config,
         env: Env,
-    ) -> Result<CallbackApp<aws::DynamoStore, aws::SfnTasks, aws::SesMailer, NoStepUp>, HandlerError>
+    ) -> Result<CallbackApp<aws::DynamoStore, aws::SfnTasks, aws::SesMailer, AwsStepUp>, HandlerError>
     {
         needs(&config.settings.base_url, "PUBLIC_BASE_URL")?;
         Ok(CallbackApp {
-            approvals: wire_approvals(sdk, &config, env).await?,
+            approvals: wire_approvals(sdk, &config, env, AwsStepUp::Off(NoStepUp)).await?,
         })
     }
 
@@ -287,7 +317,7 @@ mod wiring {
         config: Config,
         env: Env,
     ) -> Result<
-        PollerApp<aws::SfnActivity, aws::DynamoStore, aws::SfnTasks, aws::SesMailer, NoStepUp>,
+        PollerApp<aws::SfnActivity, aws::DynamoStore, aws::SfnTasks, aws::SesMailer, AwsStepUp>,
         HandlerError,
     > {
         needs(&config.settings.base_url, "PUBLIC_BASE_URL")?;
@@ -295,7 +325,7 @@ mod wiring {
         let activity_arn = config.activity_arn.clone().unwrap_or_default();
         Ok(PollerApp {
             activity: aws::SfnActivity::new(sdk, activity_arn, config.worker_name.clone()),
-            approvals: wire_approvals(sdk, &config, env).await?,
+            approvals: wire_approvals(sdk, &config, env, AwsStepUp::Off(NoStepUp)).await?,
             max_polls: 10,
         })
     }
@@ -304,10 +334,24 @@ mod wiring {
         sdk: &SdkConfig,
         config: Config,
         env: Env,
-    ) -> Result<Responder<aws::DynamoStore, aws::SfnTasks, aws::SesMailer, NoStepUp>, HandlerError>
+    ) -> Result<Responder<aws::DynamoStore, aws::SfnTasks, aws::SesMailer, AwsStepUp>, HandlerError>
     {
+        let step_up = if config.settings.require_step_up {
+            let otp_config = config.otp.as_ref().ok_or_else(|| {
+                HandlerError::new(
+                    ErrorClass::InvalidConfig,
+                    "REQUIRE_STEP_UP=true needs the OTP settings: PROFILES_TABLE, CODES_TABLE, OTP_KEY_SECRET_ID",
+                )
+            })?;
+            let otp = fleet_otp::aws::from_config(sdk, otp_config, env.clock.clone())
+                .await
+                .map_err(|e| HandlerError::from_error(&e))?;
+            AwsStepUp::Otp(Box::new(OtpStepUp(otp)))
+        } else {
+            AwsStepUp::Off(NoStepUp)
+        };
         Ok(Responder {
-            approvals: wire_approvals(sdk, &config, env).await?,
+            approvals: wire_approvals(sdk, &config, env, step_up).await?,
         })
     }
 
@@ -315,16 +359,16 @@ mod wiring {
         sdk: &SdkConfig,
         config: Config,
         env: Env,
-    ) -> Result<SweepApp<aws::DynamoStore, aws::SfnTasks, aws::SesMailer, NoStepUp>, HandlerError>
+    ) -> Result<SweepApp<aws::DynamoStore, aws::SfnTasks, aws::SesMailer, AwsStepUp>, HandlerError>
     {
         needs(&config.settings.base_url, "PUBLIC_BASE_URL")?;
         Ok(SweepApp {
-            approvals: wire_approvals(sdk, &config, env).await?,
+            approvals: wire_approvals(sdk, &config, env, AwsStepUp::Off(NoStepUp)).await?,
         })
     }
 }
 
 #[cfg(feature = "aws")]
 pub use wiring::{
-    wire_approvals, wire_callback, wire_poller, wire_responder, wire_sweep, AwsApprovals,
+    wire_approvals, wire_callback, wire_poller, wire_responder, wire_sweep, AwsApprovals, AwsStepUp,
 };
