@@ -377,6 +377,9 @@ async fn a_used_token_on_the_stand_in_is_gone_and_the_execution_shows_the_decisi
         .send_success(token, r#"{"requestId":"r-1"}"#)
         .await
         .unwrap();
+    // moto keeps accepting a token until its execution has consumed the outcome (AWS does not),
+    // so the second answer is sent once the execution has finished.
+    stack.finished(&arn).await;
     let second = tasks
         .send_success(token, r#"{"requestId":"r-1"}"#)
         .await
@@ -389,7 +392,6 @@ async fn a_used_token_on_the_stand_in_is_gone_and_the_execution_shows_the_decisi
         ),
         "{second:?}"
     );
-    stack.finished(&arn).await;
     let execution = tasks.describe_execution(&arn).await.unwrap();
     assert_eq!(
         execution.status,
