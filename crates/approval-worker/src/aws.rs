@@ -402,28 +402,24 @@ impl ApprovalStore for DynamoStore {
             placeholders.push(p);
         }
         let filter = format!("#k = :request AND #s IN ({})", placeholders.join(", "));
+        let mut items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .filter_expression(filter)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .into_paginator()
+            .items()
+            .send();
         let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .filter_expression(&filter)
-                .set_expression_attribute_names(Some(names.clone()))
-                .set_expression_attribute_values(Some(values.clone()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| service_error(DYNAMODB, &e))?;
-            for item in page.items() {
-                out.push(from_item(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
+        while let Some(item) = items
+            .try_next()
+            .await
+            .map_err(|e| service_error(DYNAMODB, &e))?
+        {
+            out.push(from_item(&item)?);
         }
         out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         Ok(out)

@@ -780,33 +780,30 @@ impl Calls for DynamoCalls {
         status: Status,
         limit: usize,
     ) -> Result<Vec<CallRecord>, ServiceError> {
+        let mut items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(STATUS_INDEX)
+            .key_condition_expression("#status = :status")
+            .expression_attribute_names("#status", "Status")
+            .expression_attribute_values(":status", s(status.as_str()))
+            .into_paginator()
+            .page_size(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
+            .items()
+            .send();
         let mut out = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(STATUS_INDEX)
-                .key_condition_expression("#status = :status")
-                .expression_attribute_names("#status", "Status")
-                .expression_attribute_values(":status", s(status.as_str()))
-                .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
-                .set_exclusive_start_key(start.take())
-                .send()
+        while out.len() < limit {
+            match items
+                .try_next()
                 .await
-                .map_err(|e| service_error("DynamoDB", &e))?;
-            for item in page.items() {
-                out.push(record_from_item(item)?);
-                if out.len() >= limit {
-                    return Ok(out);
-                }
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => return Ok(out),
+                .map_err(|e| service_error("DynamoDB", &e))?
+            {
+                Some(item) => out.push(record_from_item(&item)?),
+                None => break,
             }
         }
+        Ok(out)
     }
 }
 

@@ -424,3 +424,59 @@ fn every_transcribe_code_we_accept_is_one_the_sdk_knows() {
         assert!(known.contains(code), "{code}");
     }
 }
+
+#[tokio::test]
+async fn calls_by_status_read_every_page_up_to_the_limit() {
+    use aws_sdk_dynamodb::operation::query::QueryOutput;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let call = |id: &str| {
+        std::collections::HashMap::from([
+            ("CallId".to_owned(), AttributeValue::S(id.into())),
+            ("Status".to_owned(), AttributeValue::S("FAILED".into())),
+        ])
+    };
+    let next =
+        std::collections::HashMap::from([("CallId".to_owned(), AttributeValue::S("b".into()))]);
+    let first = mock!(aws_sdk_dynamodb::Client::query)
+        .match_requests(|r| {
+            r.exclusive_start_key().is_none()
+                && r.index_name() == Some(STATUS_INDEX)
+                && r.limit() == Some(3)
+        })
+        .then_output({
+            let (a, b, next) = (call("a"), call("b"), next.clone());
+            move || {
+                QueryOutput::builder()
+                    .items(a.clone())
+                    .items(b.clone())
+                    .set_last_evaluated_key(Some(next.clone()))
+                    .build()
+            }
+        });
+    let second = mock!(aws_sdk_dynamodb::Client::query)
+        .match_requests(move |r| r.exclusive_start_key() == Some(&next))
+        .then_output({
+            let (c, d) = (call("c"), call("d"));
+            move || {
+                QueryOutput::builder()
+                    .items(c.clone())
+                    .items(d.clone())
+                    .last_evaluated_key("CallId", AttributeValue::S("d".into()))
+                    .build()
+            }
+        });
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&first, &second]);
+    let calls = DynamoCalls {
+        client,
+        table: "calls".into(),
+    };
+    let found = calls
+        .by_status(call_center::call::Status::Failed, 3)
+        .await
+        .unwrap();
+    let ids: Vec<_> = found.iter().map(|c| c.call_id.as_str()).collect();
+    // The second page is read because the first had fewer than the limit; no third is asked for.
+    assert_eq!(ids, ["a", "b", "c"]);
+    assert_eq!(first.num_calls(), 1);
+    assert_eq!(second.num_calls(), 1);
+}

@@ -507,57 +507,40 @@ impl Archive for DynamoArchive {
             names.insert("#status".into(), "Status".into());
             values.insert(":status".into(), s(status.as_str()));
         }
-        let mut items = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression(conditions.join(" AND "))
-                .set_expression_attribute_names(Some(names.clone()))
-                .set_expression_attribute_values((!values.is_empty()).then(|| values.clone()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| service_error("DynamoDB", &e))?;
-            for item in page.items() {
-                items.push(item_from(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
+        let items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression(conditions.join(" AND "))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| service_error("DynamoDB", &e))?;
+        let mut items = items.iter().map(item_from).collect::<Result<Vec<_>, _>>()?;
         items.sort_by(|a, b| (a.last_seen, &a.id).cmp(&(b.last_seen, &b.id)));
         Ok(items)
     }
 
     async fn in_window(&self, window: DateTime<Utc>) -> Result<Vec<ArchivedFailure>, ServiceError> {
-        let mut items = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(WINDOW_INDEX)
-                .key_condition_expression("#window = :window")
-                .expression_attribute_names("#window", "Window")
-                .expression_attribute_values(":window", s(ts(window)))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| service_error("DynamoDB", &e))?;
-            for item in page.items() {
-                items.push(item_from(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
-        Ok(items)
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(WINDOW_INDEX)
+            .key_condition_expression("#window = :window")
+            .expression_attribute_names("#window", "Window")
+            .expression_attribute_values(":window", s(ts(window)))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| service_error("DynamoDB", &e))?;
+        items.iter().map(item_from).collect()
     }
 
     async fn mark_replayed(

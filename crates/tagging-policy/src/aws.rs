@@ -55,34 +55,29 @@ fn field(item: &HashMap<String, AttributeValue>, name: &str) -> Field {
 impl RuleSource for DynamoRules {
     /// A consistent, paged Scan: a rules table is small, and every row matters.
     async fn load(&self) -> Result<Vec<RuleRow>, ServiceError> {
+        let mut items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
         let mut rows = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| {
-                    let mut error = service_error("rules table", &e);
-                    error.detail = format!("{}: {}", self.table, error.detail);
-                    error
-                })?;
-            rows.extend(out.items().iter().map(|item| RuleRow {
-                rule_id: field(item, "RuleId"),
-                tag_key: field(item, "TagKey"),
-                action: field(item, "Action"),
-                required: field(item, "Required"),
-                default: field(item, "Default"),
-            }));
-            match out.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => return Ok(rows),
-            }
+        while let Some(item) = items.try_next().await.map_err(|e| {
+            let mut error = service_error("rules table", &e);
+            error.detail = format!("{}: {}", self.table, error.detail);
+            error
+        })? {
+            rows.push(RuleRow {
+                rule_id: field(&item, "RuleId"),
+                tag_key: field(&item, "TagKey"),
+                action: field(&item, "Action"),
+                required: field(&item, "Required"),
+                default: field(&item, "Default"),
+            });
         }
+        Ok(rows)
     }
 }
 
