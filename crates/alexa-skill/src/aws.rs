@@ -94,17 +94,10 @@ impl DynamoAccess {
 
 impl AccessStore for DynamoAccess {
     async fn granted_until(&self, user_id: &str) -> Result<Option<DateTime<Utc>>, ServiceError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("UserId", AttributeValue::S(user_id.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| service_error("access table", &e))?;
-        Ok(out
-            .item()
+        let item =
+            fleet_otp::aws::user_item(&self.client, &self.table, "access table", user_id).await?;
+        Ok(item
+            .as_ref()
             .and_then(|i| i.get("GrantedUntil"))
             .and_then(|v| v.as_n().ok())
             .and_then(|n| n.parse::<i64>().ok())

@@ -19,6 +19,25 @@ fn string(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> 
         .filter(|s| !s.is_empty())
 }
 
+/// The item whose `UserId` is `user_id`, read consistently; `table_name` says which table in errors.
+/// Every per-user table of the OTP library and the skill is keyed this way.
+pub async fn user_item(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    table_name: &'static str,
+    user_id: &str,
+) -> Result<Option<HashMap<String, AttributeValue>>, ServiceError> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("UserId", AttributeValue::S(user_id.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| service_error(table_name, &e))?;
+    Ok(out.item)
+}
+
 /// Profiles table: `UserId` (S) → `DisplayName`, `Phone` (E.164), `MfaSerial` (optional).
 #[derive(Debug, Clone)]
 pub struct DynamoProfiles {
@@ -37,15 +56,10 @@ impl DynamoProfiles {
 
 impl Profiles for DynamoProfiles {
     async fn get(&self, user_id: &str) -> Result<Option<Profile>, OtpError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("UserId", AttributeValue::S(user_id.to_owned()))
-            .send()
+        let item = user_item(&self.client, &self.table, "profiles table", user_id)
             .await
-            .map_err(|e| OtpError::Profiles(service_error("profiles table", &e)))?;
-        let Some(item) = out.item() else {
+            .map_err(OtpError::Profiles)?;
+        let Some(item) = item.as_ref() else {
             return Ok(None);
         };
         let Some(phone) = string(item, "Phone").filter(|p| crate::code::is_e164(p)) else {
@@ -88,16 +102,10 @@ const STATE_TTL_SECONDS: i64 = 2 * 24 * 3600;
 
 impl StateStore for DynamoStore {
     async fn load(&self, user_id: &str) -> Result<(UserState, Option<u64>), OtpError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("UserId", AttributeValue::S(user_id.to_owned()))
-            .consistent_read(true)
-            .send()
+        let item = user_item(&self.client, &self.table, "codes table", user_id)
             .await
-            .map_err(|e| OtpError::Store(service_error("codes table", &e)))?;
-        let Some(item) = out.item() else {
+            .map_err(OtpError::Store)?;
+        let Some(item) = item.as_ref() else {
             return Ok((UserState::default(), None));
         };
         let version = item
