@@ -7,7 +7,7 @@ use ec2_scheduler::{wire, Settings};
 use fleet_core::EventHandler;
 use fleet_core::{Env, RunSummary};
 use fleet_local::{
-    context_with_deadline, create_fleet, create_state_table, instances, EXAMPLE_FLEET,
+    context_with_deadline_after, create_fleet, create_state_table, instances, EXAMPLE_FLEET,
 };
 use fleet_testkit::{event_files, load_event, Moto};
 use lambda_runtime::LambdaEvent;
@@ -34,15 +34,24 @@ async fn main() {
             ..Settings::default()
         },
     };
-    let app = wire(&sdk, config, Env::system()).await.unwrap();
+    // The function's clock stands at each sample's instant, as if EventBridge delivered it then
+    // (the function refuses events from its future).
+    let (env, clock) = Env::fixed(chrono::Utc::now());
+    let app = wire(&sdk, config, env).await.unwrap();
     for file in event_files("ec2-scheduler") {
         let event = load_event(&file);
-        println!(
-            "=== run for events/{file} (time {}) ===",
-            event["time"].as_str().unwrap_or("?")
-        );
+        let time = event["time"].as_str().unwrap_or("?");
+        println!("=== run for events/{file} (time {time}) ===");
+        let Ok(at) = time.parse::<chrono::DateTime<chrono::Utc>>() else {
+            println!("run failed: events/{file} has no readable time\n");
+            continue;
+        };
+        clock.set(at);
         match app
-            .handle(LambdaEvent::new(event, context_with_deadline(120)))
+            .handle(LambdaEvent::new(
+                event,
+                context_with_deadline_after(at, 120),
+            ))
             .await
         {
             Ok(report) => println!("{}\n", report.to_text()),

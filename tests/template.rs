@@ -78,3 +78,67 @@ fn asynchronously_invoked_functions_report_to_the_failure_queue_and_only_they_ma
     assert_eq!(senders("Sid: FleetFunctionsSendFailures"), expected);
     assert_eq!(senders("Sid: NobodyElseSends"), expected);
 }
+
+/// The template's `ScheduleRate` pattern admits exactly the rates the scheduler accepts at init,
+/// so a stack cannot be deployed with a rate its function then refuses (or that would overflow).
+#[test]
+fn the_schedule_rate_pattern_matches_what_the_scheduler_accepts() {
+    let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let parameters = template.split("\nResources:\n").next().unwrap_or_default();
+    let pattern = parameters
+        .split("\n  ScheduleRate:\n")
+        .nth(1)
+        .and_then(|rest| {
+            rest.lines()
+                .find_map(|l| l.trim().strip_prefix("AllowedPattern: "))
+        })
+        .expect("ScheduleRate has an AllowedPattern");
+    let pattern = regex_lite::Regex::new(pattern).unwrap();
+    let mut accepted = 0;
+    for count in 0..=3000u64 {
+        for unit in ["minute", "minutes", "hour", "hours", "day", "days", "weeks"] {
+            let rate = format!("rate({count} {unit})");
+            let by_function = ec2_scheduler::config::parse_rate(&rate).is_some();
+            assert_eq!(pattern.is_match(&rate), by_function, "{rate}");
+            accepted += usize::from(by_function);
+        }
+    }
+    // 1440 minutes in both spellings, 24 hours in both, and 1 day in both.
+    assert_eq!(accepted, 2 * (1440 + 24 + 1));
+    assert!(!pattern.is_match("cron(0 8 * * ? *)"));
+}
+
+/// The tagging policy's role denies CreateTags for every key the function refuses to write, so
+/// not even a bug in the function could make it schedule a termination.
+#[test]
+fn the_tagging_policy_may_never_write_the_protected_keys() {
+    let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let resources = resources(&template);
+    let (_, lines) = resources
+        .iter()
+        .find(|(name, _)| name == "TaggingPolicyFunction")
+        .expect("TaggingPolicyFunction");
+    let body = lines.join("\n");
+    let deny = body
+        .split("- Sid: NeverWriteProtectedTags")
+        .nth(1)
+        .and_then(|rest| rest.split("- Sid:").next())
+        .expect("a NeverWriteProtectedTags statement");
+    assert!(deny.contains("Effect: Deny"), "{deny}");
+    assert!(deny.contains("Action: ec2:CreateTags"), "{deny}");
+    assert!(
+        deny.contains("ForAnyValue:StringEqualsIgnoreCase:"),
+        "{deny}"
+    );
+    let keys = tagging_policy::rules::ALWAYS_PROTECTED_TAG_KEYS;
+    // Both branches of the condition (with and without extra keys) name every built-in key.
+    assert!(
+        deny.contains(&format!(
+            "!Sub \"{},${{ExtraProtectedTagKeys}}\"",
+            keys.join(",")
+        )),
+        "{deny}"
+    );
+    assert!(deny.contains(&format!("[{}]", keys.join(", "))), "{deny}");
+    assert!(body.contains("PROTECTED_TAG_KEYS: !Ref ExtraProtectedTagKeys"));
+}

@@ -60,6 +60,30 @@ pub trait Vars {
         }
     }
 
+    /// A number within `range` (both ends included), `default` when absent. Every numeric setting
+    /// goes through here, so a value that would overflow a duration later is refused at init.
+    fn ranged_or<T>(
+        &self,
+        name: &str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + Display,
+        T::Err: Display,
+    {
+        let value = self.parsed_or(name, default)?;
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(ConfigError::Invalid {
+                name: name.to_owned(),
+                value: value.to_string(),
+                reason: format!("must be between {} and {}", range.start(), range.end()),
+            })
+        }
+    }
+
     /// `true`/`false` (any case), also `1`/`0` and `yes`/`no`; `default` when absent.
     fn flag_or(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
         match self.optional(name) {
@@ -104,6 +128,24 @@ impl<const N: usize> Vars for [(&str, &str); N] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranged_values_name_the_variable_and_the_range() {
+        let vars = [
+            ("MARGIN", "301"),
+            ("HUGE", "99999999999999999999"),
+            ("OK", "7"),
+        ];
+        assert_eq!(
+            vars.ranged_or("MARGIN", 10i64, 0..=300)
+                .unwrap_err()
+                .to_string(),
+            "environment variable MARGIN=\"301\" is invalid: must be between 0 and 300"
+        );
+        assert!(vars.ranged_or("HUGE", 10i64, 0..=300).is_err());
+        assert_eq!(vars.ranged_or("OK", 10i64, 0..=300), Ok(7));
+        assert_eq!(vars.ranged_or("ABSENT", 10i64, 0..=300), Ok(10));
+    }
 
     #[test]
     fn missing_variable_is_named() {

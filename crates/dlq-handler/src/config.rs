@@ -43,34 +43,10 @@ pub struct Config {
     pub settings: Settings,
 }
 
-fn in_range(
-    name: &str,
-    value: i64,
-    range: std::ops::RangeInclusive<i64>,
-) -> Result<i64, ConfigError> {
-    if range.contains(&value) {
-        Ok(value)
-    } else {
-        Err(ConfigError::Invalid {
-            name: name.to_owned(),
-            value: value.to_string(),
-            reason: format!("must be between {} and {}", range.start(), range.end()),
-        })
-    }
-}
-
 impl FromVars for Config {
     fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
-        let minutes = in_range(
-            "DIGEST_MINUTES",
-            vars.parsed_or("DIGEST_MINUTES", 15)?,
-            5..=1440,
-        )?;
-        let days = in_range(
-            "RETENTION_DAYS",
-            vars.parsed_or("RETENTION_DAYS", 30)?,
-            1..=365,
-        )?;
+        let minutes = vars.ranged_or("DIGEST_MINUTES", 15, 5..=1440)?;
+        let days = vars.ranged_or("RETENTION_DAYS", 30, 1..=365)?;
         let sources = match vars.optional("DLQ_SOURCES") {
             None => SourceMap::default(),
             Some(value) => value.parse().map_err(|reason| ConfigError::Invalid {

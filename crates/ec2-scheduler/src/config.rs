@@ -13,8 +13,9 @@ pub struct Config {
 }
 
 impl FromVars for Config {
-    /// `STATE_TABLE` (required), `REPORT_TOPIC_ARN`, `DRY_RUN`, `MAX_TERMINATIONS_PER_RUN`,
-    /// `SCHEDULE_RATE` (the EventBridge `rate(...)` expression), `DEADLINE_MARGIN_SECONDS`.
+    /// `STATE_TABLE` (required), `REPORT_TOPIC_ARN`, `DRY_RUN`, `MAX_TERMINATIONS_PER_RUN`
+    /// (0–1000), `SCHEDULE_RATE` (the EventBridge `rate(...)` expression, 1 minute to 1 day),
+    /// `DEADLINE_MARGIN_SECONDS` (0–300).
     fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
         let rate = vars
             .optional("SCHEDULE_RATE")
@@ -22,15 +23,19 @@ impl FromVars for Config {
         let default_window = parse_rate(&rate).ok_or_else(|| ConfigError::Invalid {
             name: "SCHEDULE_RATE".into(),
             value: rate.clone(),
-            reason: "expected rate(N minutes|hours|days)".into(),
+            reason: "expected rate(N minutes|hours|days) from 1 minute to 1 day".into(),
         })?;
-        let margin: i64 = vars.parsed_or("DEADLINE_MARGIN_SECONDS", 10)?;
+        let margin: i64 = vars.ranged_or("DEADLINE_MARGIN_SECONDS", 10, 0..=300)?;
         Ok(Self {
             state_table: vars.required("STATE_TABLE")?,
             report_topic_arn: vars.optional("REPORT_TOPIC_ARN"),
             settings: Settings {
                 dry_run: vars.flag_or("DRY_RUN", false)?,
-                max_terminations_per_run: vars.parsed_or("MAX_TERMINATIONS_PER_RUN", 5)?,
+                max_terminations_per_run: vars.ranged_or(
+                    "MAX_TERMINATIONS_PER_RUN",
+                    5,
+                    0..=1000,
+                )?,
                 default_window,
                 deadline_margin: Duration::seconds(margin),
                 ..Settings::default()
@@ -39,17 +44,24 @@ impl FromVars for Config {
     }
 }
 
-/// `rate(10 minutes)`, `rate(1 hour)`, `rate(2 days)`.
+/// The longest rate the scheduler accepts: its catch-up window is one rate.
+const MAX_RATE_MINUTES: i64 = 24 * 60;
+
+/// `rate(10 minutes)`, `rate(1 hour)`, `rate(1 day)`: from 1 minute to 1 day.
 pub fn parse_rate(expression: &str) -> Option<Duration> {
     let inner = expression.trim().strip_prefix("rate(")?.strip_suffix(')')?;
     let (count, unit) = inner.trim().split_once(' ')?;
-    let count: i64 = count.parse().ok().filter(|c| *c > 0)?;
-    match unit.trim() {
-        "minute" | "minutes" => Some(Duration::minutes(count)),
-        "hour" | "hours" => Some(Duration::hours(count)),
-        "day" | "days" => Some(Duration::days(count)),
-        _ => None,
-    }
+    let count: i64 = count.parse().ok()?;
+    let unit_minutes = match unit.trim() {
+        "minute" | "minutes" => 1,
+        "hour" | "hours" => 60,
+        "day" | "days" => 24 * 60,
+        _ => return None,
+    };
+    let minutes = count.checked_mul(unit_minutes)?;
+    (1..=MAX_RATE_MINUTES)
+        .contains(&minutes)
+        .then(|| Duration::minutes(minutes))
 }
 
 #[cfg(test)]
@@ -62,6 +74,14 @@ mod tests {
         assert_eq!(parse_rate("rate(1 hour)"), Some(Duration::hours(1)));
         assert_eq!(parse_rate("rate(0 minutes)"), None);
         assert_eq!(parse_rate("cron(0 8 * * ? *)"), None);
+        assert_eq!(parse_rate("rate(1 day)"), Some(Duration::days(1)));
+        assert_eq!(parse_rate("rate(1440 minutes)"), Some(Duration::days(1)));
+        // Out of range, never a panic: more than a day, and counts that overflow.
+        assert_eq!(parse_rate("rate(1441 minutes)"), None);
+        assert_eq!(parse_rate("rate(2 days)"), None);
+        assert_eq!(parse_rate("rate(9999999999999999 minutes)"), None);
+        assert_eq!(parse_rate("rate(9223372036854775807 days)"), None);
+        assert_eq!(parse_rate("rate(-5 minutes)"), None);
     }
 
     #[test]
@@ -89,5 +109,27 @@ mod tests {
             Config::from_vars(&[("STATE_TABLE", "t"), ("SCHEDULE_RATE", "cron(0 8 * * ? *)")])
                 .unwrap_err();
         assert!(err.to_string().contains("SCHEDULE_RATE"), "{err}");
+    }
+
+    #[test]
+    fn numbers_out_of_range_name_the_variable() {
+        for (name, value) in [
+            ("DEADLINE_MARGIN_SECONDS", "301"),
+            ("DEADLINE_MARGIN_SECONDS", "9223372036854775807"),
+            ("DEADLINE_MARGIN_SECONDS", "-1"),
+            ("MAX_TERMINATIONS_PER_RUN", "1001"),
+            ("SCHEDULE_RATE", "rate(9999999999999999 minutes)"),
+        ] {
+            let err = Config::from_vars(&[("STATE_TABLE", "t"), (name, value)]).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        let config = Config::from_vars(&[
+            ("STATE_TABLE", "t"),
+            ("DEADLINE_MARGIN_SECONDS", "300"),
+            ("MAX_TERMINATIONS_PER_RUN", "1000"),
+            ("SCHEDULE_RATE", "rate(24 hours)"),
+        ])
+        .unwrap();
+        assert_eq!(config.settings.deadline_margin, Duration::seconds(300));
     }
 }

@@ -44,6 +44,7 @@ impl<E: Ec2Port, S: StateStore, C: Clock, N: Notifier> EventHandler for App<E, S
     /// A scheduled event in, the run's report out (and to the topic when it has news).
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<RunReport, HandlerError> {
         let run = trigger::parse(event.payload)?;
+        run.check_against_clock(self.scheduler.clock.now())?;
         tracing::info!(request_id = %event.context.request_id, at = %run.at, "scheduler run starting");
         let report = self
             .scheduler

@@ -138,17 +138,22 @@ impl RunSummary for RunReport {
         ));
         for r in &self.actions {
             let outcome = r.outcome.describe("MaxTerminationsPerRun");
+            // Tag values are typed by anyone who may tag an instance: quoted and escaped (`{:?}`),
+            // so a value with a newline or a quote cannot forge a line of the report.
+            let name = r
+                .name
+                .as_deref()
+                .map_or_else(|| "no Name".to_owned(), |n| format!("{n:?}"));
             out.push_str(&format!(
-                "\n{} ({}) Schedule=\"{}\": {} — {}; {}",
+                "\n{} ({name}) Schedule={:?}: {} — {}; {}",
                 r.instance_id,
-                r.name.as_deref().unwrap_or("no Name"),
                 r.schedule,
                 r.action,
                 outcome,
-                r.reason
+                r.reason.escape_debug()
             ));
             if let Some(tag) = &r.rewrite_tag {
-                out.push_str(&format!("; Schedule tag becomes \"{tag}\""));
+                out.push_str(&format!("; Schedule tag becomes {tag:?}"));
             }
         }
         out

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use crate::decide::{evaluate, Action, Verdict, Window};
 use crate::ports::{Ec2Error, Ec2Port, StateChange, StateStore};
 use crate::report::{summarise, DecisionRecord, RunReport};
+use crate::trigger::MAX_AHEAD_OF_CLOCK;
 use fleet_core::{Classified, Clock, Deadline, ErrorClass, ServiceError};
 use fleet_ec2::{Batches, InstanceQuery, Targets};
 
@@ -77,11 +78,25 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
         deadline: Option<DateTime<Utc>>,
     ) -> Result<RunReport, RunError> {
         let deadline = Deadline::new(&self.clock, deadline, self.settings.deadline_margin);
-        let last_run = self
-            .state
-            .last_successful_run()
-            .await?
-            .unwrap_or(now - self.settings.default_window);
+        let clock_now = self.clock.now();
+        let last_run = match self.state.last_successful_run().await? {
+            // Only this function writes the mark and never past its clock: a later one would
+            // silence every schedule until that instant, so it is refused as corrupt.
+            Some(recorded) if recorded > clock_now + MAX_AHEAD_OF_CLOCK => {
+                return Err(RunError::State(ServiceError::new(
+                    "state table",
+                    ErrorClass::CorruptState,
+                    format!(
+                        "the recorded last run {} is after the function's clock ({}); \
+                         delete the ec2-scheduler item to start again from the schedule's rate",
+                        recorded.to_rfc3339(),
+                        clock_now.to_rfc3339()
+                    ),
+                )));
+            }
+            Some(recorded) => recorded,
+            None => now - self.settings.default_window,
+        };
         let window = Window { last_run, now };
         let mut ec2 = Batches::new(&self.ec2, self.settings.batch_size, || deadline.reached());
         let mut stopped_early = None;
@@ -152,7 +167,9 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
             report.actions.retain(DecisionRecord::is_notable);
         }
         if report.complete && !self.settings.dry_run {
-            self.state.record_successful_run(now).await?;
+            // A run slightly ahead of the clock (within what the trigger accepts) records the
+            // clock: the next run covers the difference again rather than a future mark hiding it.
+            self.state.record_successful_run(now.min(clock_now)).await?;
         }
         tracing::info!(
             complete = report.complete,

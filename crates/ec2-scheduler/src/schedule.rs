@@ -3,11 +3,15 @@
 //! ```text
 //! value    := comment | [days] period [zone] | oneoff [zone]
 //! comment  := "#" anything                      ignored
-//! period   := HH:MM "-" HH:MM                   start, stop (stop is next day when start > stop)
+//! period   := HH:MM "-" HH:MM                   start, stop (stop is next day when start > stop;
+//!                                               a stop of 24:00 is the end of the start's day)
 //! oneoff   := "-" HH:MM ["T"]                   stop (or terminate) once, today
-//! days     := day ("," day)* ; day := Mon | Mon-Fri (wrapping ranges allowed, e.g. Fri-Mon)
-//! zone     := an IANA name such as Europe/Amsterdam (UTC when absent)
+//! days     := day ("," day)* ; day := Mon | Mon-Fri (wrapping ranges allowed, e.g. Fri-Mon);
+//!             a name is 3 or more letters of the English day name, any case
+//! zone     := an IANA name such as Europe/Amsterdam, any case (UTC when absent)
 //! ```
+//! Spaces around `,` and around a `-` between two times or two days are ignored
+//! (`Mon - Fri 08:00 - 19:15`).
 //! A day set names the day a period *starts* (in the schedule's zone).
 //!
 //! Daylight saving, deliberately: a local time that does not exist (spring-forward gap) fires at the
@@ -78,7 +82,7 @@ pub enum ParseError {
     Empty,
     #[error("expected HH:MM-HH:MM, -HH:MM or -HH:MMT, found \"{0}\"")]
     NoPeriod(String),
-    #[error("\"{0}\" is not a time of day (HH:MM, 00:00 to 23:59)")]
+    #[error("\"{0}\" is not a time of day (HH:MM, 00:00 to 23:59, or 24:00 as a stop)")]
     BadTime(String),
     #[error("start and stop are the same time ({0})")]
     SameStartStop(String),
@@ -110,8 +114,9 @@ pub fn parse(value: &str) -> Result<Schedule, ParseError> {
     if value.is_empty() {
         return Err(ParseError::Empty);
     }
-    // "Sat, Sun 10:00-12:00" is one day list: glue the spaces around commas away before splitting.
-    let glued = glue_commas(value);
+    // "Sat, Sun 10:00 - 12:00" is one day list and one period: glue the spaces around commas and
+    // hyphens away before splitting.
+    let glued = glue_separators(value);
     let tokens: Vec<&str> = glued.split_whitespace().collect();
 
     let (days, rest) = match tokens.as_slice() {
@@ -131,7 +136,7 @@ pub fn parse(value: &str) -> Result<Schedule, ParseError> {
     }
     let zone = match zone_token {
         None => Tz::UTC,
-        Some(z) => z.parse::<Tz>().map_err(|_| ParseError::BadZone(quote(z)))?,
+        Some(z) => parse_zone(z).ok_or_else(|| ParseError::BadZone(quote(z)))?,
     };
 
     if let Some(one_off) = spec.strip_prefix('-') {
@@ -153,7 +158,7 @@ pub fn parse(value: &str) -> Result<Schedule, ParseError> {
     let (start, stop) = spec
         .split_once('-')
         .ok_or_else(|| ParseError::NoPeriod(quote(spec)))?;
-    let (start, stop) = (parse_time(start)?, parse_time(stop)?);
+    let (start, stop) = (parse_time(start)?, parse_stop(stop)?);
     if start == stop {
         return Err(ParseError::SameStartStop(quote(spec)));
     }
@@ -165,23 +170,57 @@ pub fn parse(value: &str) -> Result<Schedule, ParseError> {
     }))
 }
 
-fn glue_commas(value: &str) -> String {
+/// Removes the whitespace around every `,` and around a `-` that joins two times (`08:00 - 19:15`)
+/// or two days (`Mon - Fri`), and after a `-` that starts a one-off (`- 18:30`). Before a one-off's
+/// `-` the space stays, so `Mon-Fri - 18:30` is still reported as a one-off with days.
+fn glue_separators(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
     let mut out = String::with_capacity(value.len());
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == ',' {
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next_solid = chars[i + 1..].iter().position(|c| !c.is_whitespace());
+        let after = next_solid.map(|n| chars[i + 1 + n]);
+        let before = out.trim_end().chars().last();
+        let same_kind = |a: char, b: char| {
+            (a.is_ascii_digit() && b.is_ascii_digit()) || (a.is_alphabetic() && b.is_alphabetic())
+        };
+        let (glue_before, glue_after) = match (c, before, after) {
+            (',', _, _) => (true, true),
+            ('-', Some(b), Some(a)) if same_kind(b, a) => (true, true),
+            ('-', _, Some(a)) if a.is_ascii_digit() => (false, true),
+            _ => (false, false),
+        };
+        if glue_before {
             while out.ends_with(char::is_whitespace) {
                 out.pop();
             }
-            out.push(',');
-            while chars.peek().is_some_and(|c| c.is_whitespace()) {
-                chars.next();
-            }
-        } else {
-            out.push(c);
+        }
+        out.push(c);
+        i += 1;
+        if glue_after {
+            i += next_solid.unwrap_or(0);
         }
     }
     out
+}
+
+/// An IANA zone in any letter case, as its canonical spelling (`europe/amsterdam` → `Europe/Amsterdam`).
+fn parse_zone(text: &str) -> Option<Tz> {
+    text.parse::<Tz>().ok().or_else(|| {
+        chrono_tz::TZ_VARIANTS
+            .iter()
+            .copied()
+            .find(|tz| tz.name().eq_ignore_ascii_case(text))
+    })
+}
+
+/// A period's stop: a time of day, or `24:00` for the end of the day (midnight after it).
+fn parse_stop(text: &str) -> Result<NaiveTime, ParseError> {
+    if text == "24:00" {
+        return Ok(NaiveTime::MIN);
+    }
+    parse_time(text)
 }
 
 /// Starts like a period or a one-off: a digit, or `-` then a digit.
@@ -469,6 +508,81 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(&parse(input), expected, "input {input:?}");
         }
+    }
+
+    /// What people type: spaces around separators, 24:00, a zone in any case. Each reads as the
+    /// tidy spelling does.
+    #[test]
+    fn values_as_people_type_them() {
+        let same = [
+            ("08:00 - 19:15", "08:00-19:15"),
+            ("08:00 -19:15", "08:00-19:15"),
+            ("08:00- 19:15", "08:00-19:15"),
+            ("Mon - Fri 08:00-19:15", "Mon-Fri 08:00-19:15"),
+            ("Mon - Fri 08:00 - 19:15", "Mon-Fri 08:00-19:15"),
+            ("Mon -Fri,  Sun 08:00 -  19:15", "Mon-Fri,Sun 08:00-19:15"),
+            ("sat , SUNDAY 10:00 - 12:00", "Sat,Sun 10:00-12:00"),
+            ("- 18:30T", "-18:30T"),
+            (
+                "08:00-19:15 europe/amsterdam",
+                "08:00-19:15 Europe/Amsterdam",
+            ),
+            (
+                "08:00-19:15 EUROPE/AMSTERDAM",
+                "08:00-19:15 Europe/Amsterdam",
+            ),
+            (
+                "-18:30 america/port-au-prince",
+                "-18:30 America/Port-au-Prince",
+            ),
+            ("08:00-24:00", "08:00-00:00"),
+            ("Mon-Fri 08:00 - 24:00", "Mon-Fri 08:00-00:00"),
+            ("Tues-Thurs 08:00-19:15", "Tue-Thu 08:00-19:15"),
+        ];
+        for (typed, tidy) in same {
+            assert_eq!(parse(typed), parse(tidy), "{typed:?}");
+            assert!(parse(typed).is_ok(), "{typed:?}: {:?}", parse(typed));
+        }
+        // The canonical zone spelling is what is kept.
+        match parse("08:00-19:15 asia/TOKYO").unwrap() {
+            Schedule::Daily(p) => assert_eq!(p.zone.name(), "Asia/Tokyo"),
+            other => panic!("{other:?}"),
+        }
+        // A one-off after days is still named as such; 24:00 only ends a period.
+        assert_eq!(parse("Mon-Fri - 18:00"), Err(ParseError::DaysOnOneOff));
+        assert_eq!(
+            parse("24:00-08:00"),
+            Err(ParseError::BadTime("24:00".into()))
+        );
+        assert_eq!(parse("-24:00"), Err(ParseError::BadTime("24:00".into())));
+        assert_eq!(
+            parse("00:00-24:00"),
+            Err(ParseError::SameStartStop("00:00-24:00".into()))
+        );
+        assert_eq!(
+            parse("24:01-08:00"),
+            Err(ParseError::BadTime("24:01".into()))
+        );
+        // Two letters are not a day.
+        assert_eq!(
+            parse("Mo-Fr 08:00-19:15"),
+            Err(ParseError::BadDay("Mo-Fr".into()))
+        );
+    }
+
+    /// `08:00-24:00` stops at the midnight that ends the start's day, and only on the days named.
+    #[test]
+    fn twenty_four_hundred_stops_at_the_end_of_the_day() {
+        let friday_only = parse("Fri 08:00-24:00").unwrap();
+        assert_eq!(
+            friday_only.latest_due(utc("2026-11-27T23:50:00Z"), utc("2026-11-28T00:00:00Z")),
+            Some((Event::Stop, utc("2026-11-28T00:00:00Z")))
+        );
+        assert_eq!(
+            friday_only.latest_due(utc("2026-11-26T23:50:00Z"), utc("2026-11-27T00:00:00Z")),
+            None,
+            "Thursday's midnight is not Friday's"
+        );
     }
 
     #[test]

@@ -15,6 +15,27 @@ pub struct ScheduledRun {
     pub event_id: Option<String>,
 }
 
+/// How far a scheduled event's `time` may be ahead of the function's clock. EventBridge stamps the
+/// scheduled instant and invokes within seconds; an event further ahead was sent by hand or comes
+/// from a clock that is badly off, and acting on it would carry out a later day's work now.
+pub const MAX_AHEAD_OF_CLOCK: chrono::Duration = chrono::Duration::minutes(2);
+
+impl ScheduledRun {
+    /// `InvalidEvent` when the run's instant is more than [`MAX_AHEAD_OF_CLOCK`] after `clock_now`.
+    pub fn check_against_clock(&self, clock_now: DateTime<Utc>) -> Result<(), HandlerError> {
+        if self.at > clock_now + MAX_AHEAD_OF_CLOCK {
+            return Err(HandlerError::invalid_event(format!(
+                "the event's time {} is more than {} minutes ahead of the function's clock ({}); \
+                 nothing was changed",
+                self.at.to_rfc3339(),
+                MAX_AHEAD_OF_CLOCK.num_minutes(),
+                clock_now.to_rfc3339()
+            )));
+        }
+        Ok(())
+    }
+}
+
 pub fn parse(payload: Value) -> Result<ScheduledRun, HandlerError> {
     let event: EventBridgeEvent<Value> = fleet_core::event::parse(payload, "an EventBridge event")?;
     let at = event

@@ -10,8 +10,8 @@ use ec2_scheduler::{wire, Settings};
 use fleet_core::Env;
 use fleet_core::EventHandler;
 use fleet_testkit::seed::{
-    context_with_deadline, create_fleet, create_state_table, create_topic, instances, SeedInstance,
-    EXAMPLE_FLEET,
+    context_with_deadline_after, create_fleet, create_state_table, create_topic, instances,
+    SeedInstance, EXAMPLE_FLEET,
 };
 use fleet_testkit::{event_files, load_event, Moto};
 use lambda_runtime::LambdaEvent;
@@ -98,6 +98,14 @@ impl Fixture {
     }
 }
 
+/// The `time` of a sample event.
+fn event_time(file: &str) -> chrono::DateTime<chrono::Utc> {
+    load_event(file)["time"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{file}: no time"))
+}
+
 fn state_of<'a>(
     states: &'a BTreeMap<String, (String, BTreeMap<String, String>)>,
     name: &str,
@@ -116,21 +124,23 @@ fn tag_of<'a>(
 #[tokio::test(flavor = "multi_thread")]
 async fn scheduler_runs_the_sample_events_against_the_stand_in() {
     let f = fixture().await;
-    let app = wire(
-        &f.moto.sdk_config(),
-        config(&f.topic_arn, false),
-        Env::system(),
-    )
-    .await
-    .unwrap();
+    // The function's clock stands at each event's instant, as EventBridge would deliver it.
+    let (env, clock) = Env::fixed(event_time("ec2-scheduler/01-monday-0800.json"));
+    let app = wire(&f.moto.sdk_config(), config(&f.topic_arn, false), env)
+        .await
+        .unwrap();
     let files = event_files("ec2-scheduler");
     assert_eq!(files.len(), 3, "{files:?}");
 
     let mut reports = Vec::new();
     for file in &files {
         let event = load_event(file);
+        clock.set(event_time(file));
         let report = app
-            .handle(LambdaEvent::new(event.clone(), context_with_deadline(120)))
+            .handle(LambdaEvent::new(
+                event.clone(),
+                context_with_deadline_after(event_time(file), 120),
+            ))
             .await
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(report.complete, "{file}: {report:?}");
@@ -249,14 +259,14 @@ async fn scheduler_runs_the_sample_events_against_the_stand_in() {
     let web1 = &f.ids["web-1"];
     assert!(
         first.lines().any(|l| l.starts_with(web1.as_str())
-            && l.contains("(web-1)")
+            && l.contains("(\"web-1\")")
             && l.contains(": start — done")),
         "{first}"
     );
     assert!(
         first
             .lines()
-            .any(|l| l.contains("(typo-box)") && l.contains("becomes \"#9to5\"")),
+            .any(|l| l.contains("(\"typo-box\")") && l.contains("becomes \"#9to5\"")),
         "{first}"
     );
     assert!(reports[0].instance_hours_saved_per_day > 40.0 * 12.75);
@@ -266,16 +276,17 @@ async fn scheduler_runs_the_sample_events_against_the_stand_in() {
 async fn dry_run_changes_nothing_but_reports_the_plan() {
     let f = fixture().await;
     let before = f.states().await;
-    let app = wire(
-        &f.moto.sdk_config(),
-        config(&f.topic_arn, true),
-        Env::system(),
-    )
-    .await
-    .unwrap();
+    let monday = event_time("ec2-scheduler/01-monday-0800.json");
+    let (env, _clock) = Env::fixed(monday);
+    let app = wire(&f.moto.sdk_config(), config(&f.topic_arn, true), env)
+        .await
+        .unwrap();
     let event = load_event("ec2-scheduler/01-monday-0800.json");
     let report = app
-        .handle(LambdaEvent::new(event, context_with_deadline(120)))
+        .handle(LambdaEvent::new(
+            event,
+            context_with_deadline_after(monday, 120),
+        ))
         .await
         .unwrap();
     assert!(report.dry_run);

@@ -213,8 +213,9 @@ async fn stops_before_the_deadline_with_a_partial_report() {
             ..Settings::default()
         },
     };
-    // reads: describe at +0, batches at +1, +2, then +3 is within the margin of +13
-    let deadline = at(MONDAY_0800) + Duration::seconds(13);
+    // reads: the run's clock at +0, describe at +1, batches at +2, +3, then +4 is within the
+    // margin of +14
+    let deadline = at(MONDAY_0800) + Duration::seconds(14);
     let report = s.run(at(MONDAY_0800), Some(deadline)).await.unwrap();
     assert!(!report.complete);
     assert_eq!(report.stopped_early, Some("deadline"));

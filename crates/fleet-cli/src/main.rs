@@ -192,7 +192,15 @@ async fn main() -> ExitCode {
             let sdk = fleet_core::aws::load_sdk_config().await;
             let rules = DynamoRules::new(aws_sdk_dynamodb::Client::new(&sdk), &rules_table);
             match rules.load().await {
-                Ok(rows) => match render_rules(&rules_table, &Policy::from_rows(rows)) {
+                Ok(rows) => match render_rules(
+                    &rules_table,
+                    &Policy::from_rows(
+                        rows,
+                        &tagging_policy::config::protected_tag_keys(
+                            &fleet_core::config::ProcessEnv,
+                        ),
+                    ),
+                ) {
                     Ok(text) => {
                         print!("{text}");
                         ExitCode::SUCCESS

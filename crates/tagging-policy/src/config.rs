@@ -12,39 +12,52 @@ pub struct Config {
     pub settings: Settings,
 }
 
+/// A grace period of up to 30 days.
+const MAX_GRACE_MINUTES: i64 = 30 * 24 * 60;
+
+/// The non-empty, trimmed items of a comma-separated variable.
+fn comma_list(vars: &impl Vars, name: &str) -> Vec<String> {
+    vars.optional(name)
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `PROTECTED_TAG_KEYS`: keys no rule may write, besides the ones always protected (the CLI's
+/// `rules validate` reads the same variable).
+pub fn protected_tag_keys(vars: &impl Vars) -> Vec<String> {
+    comma_list(vars, "PROTECTED_TAG_KEYS")
+}
+
 impl FromVars for Config {
     /// `RULES_TABLE` (required), `REPORT_TOPIC_ARN`, `UNTAGGED_ACTION` (notify|stop|terminate),
     /// `GRACE_MINUTES`, `MAX_ENFORCEMENTS_PER_RUN`, `POLICY_VPC_IDS` (comma-separated),
-    /// `DRY_RUN`, `DEADLINE_MARGIN_SECONDS`.
+    /// `DRY_RUN`, `DEADLINE_MARGIN_SECONDS`, `PROTECTED_TAG_KEYS` (comma-separated, added to the
+    /// keys that are always protected).
     fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
         let defaults = Settings::default();
-        let grace: i64 = vars.parsed_or("GRACE_MINUTES", defaults.grace.num_minutes())?;
-        let margin: i64 = vars.parsed_or(
+        let grace: i64 = vars.ranged_or(
+            "GRACE_MINUTES",
+            defaults.grace.num_minutes(),
+            0..=MAX_GRACE_MINUTES,
+        )?;
+        let margin: i64 = vars.ranged_or(
             "DEADLINE_MARGIN_SECONDS",
             defaults.deadline_margin.num_seconds(),
+            0..=300,
         )?;
-        let vpc_ids = vars
-            .optional("POLICY_VPC_IDS")
-            .map(|list| {
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
+        let vpc_ids = comma_list(vars, "POLICY_VPC_IDS");
+        let protected_tag_keys = protected_tag_keys(vars);
         if let Some(bad) = vpc_ids.iter().find(|v| !v.starts_with("vpc-")) {
             return Err(ConfigError::Invalid {
                 name: "POLICY_VPC_IDS".into(),
                 value: bad.clone(),
                 reason: "expected VPC ids such as vpc-0abc1234, separated by commas".into(),
-            });
-        }
-        if grace < 0 {
-            return Err(ConfigError::Invalid {
-                name: "GRACE_MINUTES".into(),
-                value: grace.to_string(),
-                reason: "must not be negative".into(),
             });
         }
         Ok(Self {
@@ -54,12 +67,14 @@ impl FromVars for Config {
                 dry_run: vars.flag_or("DRY_RUN", false)?,
                 untagged_action: vars.parsed_or("UNTAGGED_ACTION", defaults.untagged_action)?,
                 grace: Duration::minutes(grace),
-                max_enforcements_per_run: vars.parsed_or(
+                max_enforcements_per_run: vars.ranged_or(
                     "MAX_ENFORCEMENTS_PER_RUN",
                     defaults.max_enforcements_per_run,
+                    0..=1000,
                 )?,
                 vpc_ids,
                 deadline_margin: Duration::seconds(margin),
+                protected_tag_keys,
                 ..defaults
             },
         })
@@ -110,6 +125,25 @@ mod tests {
             (
                 vec![("RULES_TABLE", "t"), ("GRACE_MINUTES", "-5")],
                 "GRACE_MINUTES",
+            ),
+            // Out of range, never a panic when the duration is built.
+            (
+                vec![
+                    ("RULES_TABLE", "t"),
+                    ("GRACE_MINUTES", "9223372036854775807"),
+                ],
+                "GRACE_MINUTES",
+            ),
+            (
+                vec![
+                    ("RULES_TABLE", "t"),
+                    ("DEADLINE_MARGIN_SECONDS", "9223372036854775807"),
+                ],
+                "DEADLINE_MARGIN_SECONDS",
+            ),
+            (
+                vec![("RULES_TABLE", "t"), ("MAX_ENFORCEMENTS_PER_RUN", "1001")],
+                "MAX_ENFORCEMENTS_PER_RUN",
             ),
         ] {
             let vars: std::collections::HashMap<String, String> = vars

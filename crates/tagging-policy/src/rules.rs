@@ -8,6 +8,11 @@ use std::collections::BTreeSet;
 pub const MAX_TAG_KEY_CHARS: usize = 128;
 pub const MAX_TAG_VALUE_CHARS: usize = 256;
 
+/// Tags no rule may write: the scheduler acts on `Schedule` (up to terminating the instance) and
+/// writes `ScheduleError`; the Alexa skill may start and stop only instances tagged `AlexaControl`.
+/// The function's IAM policy denies CreateTags for the same keys (any letter case).
+pub const ALWAYS_PROTECTED_TAG_KEYS: [&str; 3] = ["Schedule", "ScheduleError", "AlexaControl"];
+
 /// One attribute of a row as stored: DynamoDB strings and numbers are both text here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Field {
@@ -122,7 +127,9 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub fn from_rows(rows: impl IntoIterator<Item = RuleRow>) -> Self {
+    /// The rules of `rows`; a row for a key in [`ALWAYS_PROTECTED_TAG_KEYS`] or in
+    /// `protected_keys` (compared in any letter case) is a bad row.
+    pub fn from_rows(rows: impl IntoIterator<Item = RuleRow>, protected_keys: &[String]) -> Self {
         let mut parsed: Vec<(Option<i64>, String, Result<Rule, String>)> = rows
             .into_iter()
             .map(|row| {
@@ -132,7 +139,8 @@ impl Policy {
                     Field::WrongType(t) => format!("(RuleId of type {t})"),
                 };
                 let id = row.rule_id.trimmed().and_then(|t| t.parse::<i64>().ok());
-                (id, shown, parse_row(&row))
+                let rule = parse_row(&row).and_then(|rule| refuse_protected(rule, protected_keys));
+                (id, shown, rule)
             })
             .collect();
         // RuleId order decides which of two rules for the same key wins: the lower one.
@@ -159,6 +167,22 @@ impl Policy {
         }
         policy
     }
+}
+
+fn refuse_protected(rule: Rule, protected_keys: &[String]) -> Result<Rule, String> {
+    let protected = ALWAYS_PROTECTED_TAG_KEYS
+        .iter()
+        .copied()
+        .chain(protected_keys.iter().map(String::as_str))
+        .any(|key| key.eq_ignore_ascii_case(&rule.tag_key));
+    if protected {
+        return Err(format!(
+            "TagKey {:?} is protected: the policy never writes the scheduler's, the skill's or a \
+             listed key",
+            rule.tag_key
+        ));
+    }
+    Ok(rule)
 }
 
 fn text<'a>(field: &'a Field, name: &str) -> Result<Option<&'a str>, String> {

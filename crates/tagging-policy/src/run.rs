@@ -40,6 +40,8 @@ pub struct Settings {
     pub write_reserve: Duration,
     /// Keep compliant instances in the report too (the CLI's plan shows every instance).
     pub report_compliant: bool,
+    /// Keys no rule may write besides [`crate::rules::ALWAYS_PROTECTED_TAG_KEYS`].
+    pub protected_tag_keys: Vec<String>,
 }
 
 impl Default for Settings {
@@ -54,6 +56,7 @@ impl Default for Settings {
             deadline_margin: Duration::seconds(10),
             write_reserve: Duration::seconds(30),
             report_compliant: false,
+            protected_tag_keys: Vec::new(),
         }
     }
 }
@@ -123,7 +126,7 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
     ) -> Result<Report, RunError> {
         let now = self.clock.now();
         let deadline = Deadline::new(&self.clock, deadline_at, self.settings.deadline_margin);
-        let policy = Policy::from_rows(self.rules.load().await?);
+        let policy = Policy::from_rows(self.rules.load().await?, &self.settings.protected_tag_keys);
         for p in &policy.problems {
             tracing::warn!(rule_id = %p.rule_id, reason = %p.reason, "rule skipped");
         }

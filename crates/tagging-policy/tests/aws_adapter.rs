@@ -250,8 +250,8 @@ async fn the_rules_table_is_scanned_page_by_page() {
     assert_eq!(rows.len(), 4);
     assert_eq!(rows[3].tag_key, Field::WrongType("BOOL"));
     assert_eq!(rows[3].default, Field::Absent);
-    let policy = Policy::from_rows(rows);
-    assert_eq!(policy.rules, Policy::from_rows(seed_rows()).rules);
+    let policy = Policy::from_rows(rows, &[]);
+    assert_eq!(policy.rules, Policy::from_rows(seed_rows(), &[]).rules);
     assert_eq!(
         policy.problems[0].reason,
         "TagKey must be a string, not BOOL"

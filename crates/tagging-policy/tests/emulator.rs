@@ -151,10 +151,10 @@ async fn a_scheduled_sweep_brings_the_fleet_in_line_and_reports_it() {
         FakeLookup::new([(web.as_str(), "alice")]),
         Settings::default(),
     );
-    let loaded = Policy::from_rows(app.engine.rules.load().await.unwrap());
+    let loaded = Policy::from_rows(app.engine.rules.load().await.unwrap(), &[]);
     assert_eq!(
         loaded,
-        Policy::from_rows(seed_rows()),
+        Policy::from_rows(seed_rows(), &[]),
         "the seed file holds the seed rules"
     );
 

@@ -35,7 +35,7 @@ proptest! {
             .map(|(rule_id, tag_key, action, required, default)| RuleRow { rule_id, tag_key, action, required, default })
             .collect();
         let count = rows.len();
-        let policy = Policy::from_rows(rows);
+        let policy = Policy::from_rows(rows, &[]);
         prop_assert_eq!(policy.rules.len() + policy.problems.len(), count);
     }
 
@@ -52,7 +52,7 @@ proptest! {
         let mut instance = Instance::new("i-1", InstanceState::Running);
         instance.tags = tags.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
         instance.launch_time = Some(now - Duration::minutes(minutes_ago));
-        let rules = Policy::from_rows(seed_rows()).rules;
+        let rules = Policy::from_rows(seed_rows(), &[]).rules;
         match assess(&instance, &rules, Duration::minutes(15), now) {
             Assessment::Checked { violations } => {
                 for v in violations {

@@ -22,7 +22,7 @@ fn row(id: &str, key: &str, action: &str, required: &str, default: &str) -> Rule
 
 #[test]
 fn the_seed_rows_parse_unchanged() {
-    let policy = Policy::from_rows(seed_rows());
+    let policy = Policy::from_rows(seed_rows(), &[]);
     assert!(policy.problems.is_empty(), "{:?}", policy.problems);
     let summary: Vec<(i64, &str, bool, &str)> = policy
         .rules
@@ -75,7 +75,7 @@ fn bad_rows_are_reported_and_skipped_while_the_others_run() {
         required: Field::text("Y"),
         default: Field::text("x"),
     });
-    let policy = Policy::from_rows(rows);
+    let policy = Policy::from_rows(rows, &[]);
     assert_eq!(policy.rules.len(), 3, "only the seed rules survive");
     let problems: Vec<(String, String)> = policy
         .problems
@@ -120,10 +120,13 @@ fn bad_rows_are_reported_and_skipped_while_the_others_run() {
 
 #[test]
 fn required_and_names_are_read_forgivingly() {
-    let policy = Policy::from_rows([
-        row(" 20 ", " Owner ", "Update", "yes", " ops "),
-        row("21", "Temp", "Update", "n", "x"),
-    ]);
+    let policy = Policy::from_rows(
+        [
+            row(" 20 ", " Owner ", "Update", "yes", " ops "),
+            row("21", "Temp", "Update", "n", "x"),
+        ],
+        &[],
+    );
     assert!(policy.problems.is_empty(), "{:?}", policy.problems);
     assert_eq!(policy.rules[0].tag_key, "Owner");
     assert!(policy.rules[0].required);
@@ -160,4 +163,36 @@ fn value_functions() {
         assert_eq!(value.as_deref(), expected, "{text:?}");
     }
     assert_eq!(ValueFunction { days_ahead: 7 }.to_string(), "today()+7d");
+}
+
+/// A rule that writes `Schedule` could schedule terminations on every untagged instance: rows for
+/// the scheduler's, the skill's or a listed key are bad rows, in any letter case and with spaces.
+#[test]
+fn rows_for_protected_keys_are_bad_rows() {
+    let policy = Policy::from_rows(
+        [
+            row("1", "Schedule", "Update", "Y", "-18:30T"),
+            row("2", " schedule ", "Update", "Y", "00:00-00:01"),
+            row("3", "ScheduleError", "Update", "N", "x"),
+            row("4", "ALEXACONTROL", "Update", "N", "true"),
+            row("5", "CostCentre", "Update", "Y", "cc-1"),
+            row("6", "costcentre", "Update", "Y", "cc-1"),
+            row("7", "Owner", "UserLookup", "Y", ""),
+        ],
+        &["CostCentre".to_owned()],
+    );
+    let kept: Vec<&str> = policy.rules.iter().map(|r| r.tag_key.as_str()).collect();
+    assert_eq!(kept, ["Owner"]);
+    let refused: Vec<&str> = policy.problems.iter().map(|p| p.rule_id.as_str()).collect();
+    assert_eq!(refused, ["1", "2", "3", "4", "5", "6"]);
+    assert!(
+        policy.problems[0]
+            .reason
+            .starts_with("TagKey \"Schedule\" is protected"),
+        "{:?}",
+        policy.problems[0]
+    );
+    // Without the list, CostCentre is an ordinary key; the built-in three stay protected.
+    let policy = Policy::from_rows([row("5", "CostCentre", "Update", "Y", "cc-1")], &[]);
+    assert_eq!(policy.rules.len(), 1);
 }

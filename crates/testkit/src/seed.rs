@@ -260,10 +260,17 @@ pub async fn create_rules_table(ddb: &aws_sdk_dynamodb::Client, name: &str) {
 
 /// A Lambda context with a deadline `seconds` from now, like the real runtime's.
 pub fn context_with_deadline(seconds: i64) -> lambda_runtime::Context {
+    context_with_deadline_after(chrono::Utc::now(), seconds)
+}
+
+/// The same, for a function whose clock stands at `now` (a test or demo run at a chosen instant).
+pub fn context_with_deadline_after(
+    now: chrono::DateTime<chrono::Utc>,
+    seconds: i64,
+) -> lambda_runtime::Context {
     let mut context = lambda_runtime::Context::default();
     context.request_id = "local-test".to_owned();
-    context.deadline =
-        (chrono::Utc::now() + chrono::Duration::seconds(seconds)).timestamp_millis() as u64;
+    context.deadline = (now + chrono::Duration::seconds(seconds)).timestamp_millis() as u64;
     context
 }
 
