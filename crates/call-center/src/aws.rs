@@ -603,15 +603,25 @@ impl DynamoCalls {
     }
 }
 
-fn is_condition_failed<E>(
-    e: &aws_sdk_dynamodb::error::SdkError<E, aws_smithy_runtime_api_http::Response>,
-) -> bool
+/// A conditional write's answer: `true` when it was applied, `false` when its condition did not
+/// hold (`ConditionalCheckFailedException`), any other failure classified.
+fn conditional_write<O, E>(
+    result: Result<O, aws_sdk_dynamodb::error::SdkError<E, aws_smithy_runtime_api_http::Response>>,
+) -> Result<bool, ServiceError>
 where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
-    e.as_service_error()
-        .and_then(|s| s.code())
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .and_then(|s| s.code())
+                .is_some_and(|c| c == "ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(service_error("DynamoDB", &e)),
+    }
 }
 
 mod aws_smithy_runtime_api_http {
@@ -683,11 +693,7 @@ impl Calls for DynamoCalls {
             .expression_attribute_values(":waiting", s(Status::Waiting.as_str()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(service_error("DynamoDB", &e)),
-        }
+        conditional_write(result)
     }
 
     async fn reject(&self, call: &NewCall, reason: &str) -> Result<bool, ServiceError> {
@@ -699,11 +705,7 @@ impl Calls for DynamoCalls {
             .condition_expression("attribute_not_exists(CallId)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(service_error("DynamoDB", &e)),
-        }
+        conditional_write(result)
     }
 
     async fn get(&self, call_id: &str) -> Result<Option<CallRecord>, ServiceError> {
@@ -750,11 +752,7 @@ impl Calls for DynamoCalls {
             .update_expression(format!("SET {}", sets.join(", ")))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(service_error("DynamoDB", &e)),
-        }
+        conditional_write(result)
     }
 
     async fn mark_announced(&self, call_id: &str, at: &str) -> Result<bool, ServiceError> {
@@ -768,11 +766,7 @@ impl Calls for DynamoCalls {
             .expression_attribute_values(":at", s(at))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(service_error("DynamoDB", &e)),
-        }
+        conditional_write(result)
     }
 
     async fn by_status(
