@@ -26,58 +26,40 @@ pub struct Config {
     pub otp: Option<OtpConfig>,
 }
 
-fn invalid(name: &str, value: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        name: name.to_owned(),
-        value: value.to_owned(),
-        reason: reason.into(),
-    }
-}
-
 impl FromVars for Config {
     fn from_vars(vars: &impl Vars) -> Result<Config, ConfigError> {
         let sender_raw = vars.required("SENDER")?;
         let sender = normalize_address(&sender_raw)
-            .ok_or_else(|| invalid("SENDER", &sender_raw, "not an email address"))?;
+            .ok_or_else(|| ConfigError::invalid("SENDER", &sender_raw, "not an email address"))?;
         let approvers = vars.optional("APPROVERS");
         let domains = vars.optional("APPROVER_DOMAINS");
         let policy =
             ApproverPolicy::parse(approvers.as_deref(), domains.as_deref()).map_err(|reason| {
-                invalid(
+                ConfigError::invalid(
                     "APPROVERS",
                     approvers.as_deref().unwrap_or_default(),
                     reason,
                 )
             })?;
         if policy.is_empty() {
-            return Err(invalid(
+            return Err(ConfigError::invalid(
                 "APPROVERS",
                 "",
                 "set APPROVERS or APPROVER_DOMAINS: without them nobody may approve anything",
             ));
         }
-        let timeout: i64 = vars.parsed_or("DEFAULT_TIMEOUT_SECONDS", 3600)?;
-        if !(60..=366 * 86_400).contains(&timeout) {
-            return Err(invalid(
-                "DEFAULT_TIMEOUT_SECONDS",
-                &timeout.to_string(),
-                "must be between 60 and 31622400",
-            ));
-        }
+        let timeout: i64 = vars.ranged_or("DEFAULT_TIMEOUT_SECONDS", 3600, 60..=366 * 86_400)?;
         let base_url = vars.optional("PUBLIC_BASE_URL");
         if let Some(url) = &base_url {
             if !url.starts_with("https://") && !url.starts_with("http://") {
-                return Err(invalid("PUBLIC_BASE_URL", url, "must start with https://"));
+                return Err(ConfigError::invalid(
+                    "PUBLIC_BASE_URL",
+                    url,
+                    "must start with https://",
+                ));
             }
         }
-        let retention_days: i64 = vars.parsed_or("RETENTION_DAYS", 90)?;
-        if !(1..=3650).contains(&retention_days) {
-            return Err(invalid(
-                "RETENTION_DAYS",
-                &retention_days.to_string(),
-                "must be between 1 and 3650",
-            ));
-        }
+        let retention_days: i64 = vars.ranged_or("RETENTION_DAYS", 90, 1..=3650)?;
         let otp = match vars.optional("PROFILES_TABLE") {
             Some(_) => Some(OtpConfig::from_vars(vars)?),
             None => None,

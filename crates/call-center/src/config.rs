@@ -43,18 +43,10 @@ pub struct AnalyserConfig {
     pub manager_topic_arn: Option<String>,
 }
 
-fn invalid(name: &str, value: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        name: name.to_owned(),
-        value: value.to_owned(),
-        reason: reason.into(),
-    }
-}
-
 fn prefix(vars: &impl Vars, name: &str, default: &str) -> Result<String, ConfigError> {
     let value = vars.optional(name).unwrap_or_else(|| default.to_owned());
     if value.starts_with('/') || !value.ends_with('/') || value.len() < 2 {
-        return Err(invalid(
+        return Err(ConfigError::invalid(
             name,
             &value,
             "expected a folder such as recordings/",
@@ -71,7 +63,7 @@ impl FromVars for StarterConfig {
             || transcripts_prefix.starts_with(&recordings_prefix)
         {
             // Transcripts under the recordings prefix would start jobs on transcripts.
-            return Err(invalid(
+            return Err(ConfigError::invalid(
                 "TRANSCRIPTS_PREFIX",
                 &transcripts_prefix,
                 "must not overlap RECORDINGS_PREFIX",
@@ -87,12 +79,16 @@ impl FromVars for StarterConfig {
             .filter(|o| !o.is_empty())
         {
             let code = language::transcribe_code(option).ok_or_else(|| {
-                invalid("LANGUAGE_OPTIONS", option, "not a Transcribe language code")
+                ConfigError::invalid("LANGUAGE_OPTIONS", option, "not a Transcribe language code")
             })?;
             language_options.push(code.to_owned());
         }
         if language_options.is_empty() {
-            return Err(invalid("LANGUAGE_OPTIONS", &options_text, "no language"));
+            return Err(ConfigError::invalid(
+                "LANGUAGE_OPTIONS",
+                &options_text,
+                "no language",
+            ));
         }
         let mode = vars
             .optional("SPEAKER_MODE")
@@ -101,13 +97,17 @@ impl FromVars for StarterConfig {
             "labels" => {
                 let max: u8 = vars.parsed_or("MAX_SPEAKERS", 2)?;
                 if !(2..=30).contains(&max) {
-                    return Err(invalid("MAX_SPEAKERS", &max.to_string(), "must be 2-30"));
+                    return Err(ConfigError::invalid(
+                        "MAX_SPEAKERS",
+                        &max.to_string(),
+                        "must be 2-30",
+                    ));
                 }
                 Speakers::Labels(max)
             }
             "channels" => Speakers::Channels,
             _ => {
-                return Err(invalid(
+                return Err(ConfigError::invalid(
                     "SPEAKER_MODE",
                     &mode,
                     "expected labels or channels",
@@ -122,7 +122,7 @@ impl FromVars for StarterConfig {
             "when-available" => Redaction::WhenAvailable,
             "off" => Redaction::Off,
             _ => {
-                return Err(invalid(
+                return Err(ConfigError::invalid(
                     "PII_REDACTION",
                     &redaction_text,
                     "expected required, when-available or off",
@@ -131,7 +131,7 @@ impl FromVars for StarterConfig {
         };
         let max_attempts: u32 = vars.parsed_or("MAX_ATTEMPTS", 3)?;
         if !(1..=crate::jobname::MAX_ATTEMPTS).contains(&max_attempts) {
-            return Err(invalid(
+            return Err(ConfigError::invalid(
                 "MAX_ATTEMPTS",
                 &max_attempts.to_string(),
                 "must be 1-99",
@@ -158,20 +158,13 @@ impl FromVars for AnalyserConfig {
             .optional("BASE_LANGUAGE")
             .unwrap_or_else(|| "en".into());
         if !language::is_sentiment_language(&base_language) {
-            return Err(invalid(
+            return Err(ConfigError::invalid(
                 "BASE_LANGUAGE",
                 &base_language,
                 "Comprehend scores sentiment only in ar de en es fr hi it ja ko pt zh zh-TW",
             ));
         }
-        let negative_threshold: f64 = vars.parsed_or("NEGATIVE_THRESHOLD", 0.5)?;
-        if !(0.0..=1.0).contains(&negative_threshold) {
-            return Err(invalid(
-                "NEGATIVE_THRESHOLD",
-                &negative_threshold.to_string(),
-                "must be between 0 and 1",
-            ));
-        }
+        let negative_threshold: f64 = vars.ranged_or("NEGATIVE_THRESHOLD", 0.5, 0.0..=1.0)?;
         Ok(Self {
             table: vars.required("CALLS_TABLE")?,
             bucket: vars.required("RECORDINGS_BUCKET")?,

@@ -19,6 +19,17 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// `name` is set to `value`, which is wrong for `reason`.
+    pub fn invalid(name: &str, value: &str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// A function's typed configuration, read once at init.
 pub trait FromVars: Sized {
     /// Every setting parsed and range-checked; an error names the variable.
