@@ -43,7 +43,7 @@ async fn main() {
         let mut acting = 0;
         for i in 0..10_000 {
             let (tag, state) = mixed(i);
-            if evaluate(tag, Some(state), window).action != ec2_scheduler::Action::None {
+            if evaluate(tag, Some(state), window, None).action != ec2_scheduler::Action::None {
                 acting += 1;
             }
         }
@@ -74,7 +74,7 @@ async fn main() {
         },
     };
     let started = Instant::now();
-    let report = match scheduler.run(now(), None).await {
+    let report = match scheduler.run(now(), None, None).await {
         Ok(r) => r,
         Err(e) => return eprintln!("in-memory run failed: {e}"),
     };
@@ -116,7 +116,7 @@ async fn main() {
         },
     };
     let started = Instant::now();
-    match scheduler.run(now(), None).await {
+    match scheduler.run(now(), None, None).await {
         Ok(report) => {
             let c = report.ec2_calls;
             println!(

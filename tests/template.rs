@@ -2,6 +2,7 @@
 //! (an `EventInvokeConfig`) sends its failures to the fleet's failure queue, and the queue's
 //! policy lets exactly those functions' roles send (nobody can plant an event to be replayed).
 
+use fleet_core::FromVars;
 use fleet_testkit::workspace_root;
 use std::collections::BTreeSet;
 
@@ -141,4 +142,64 @@ fn the_tagging_policy_may_never_write_the_protected_keys() {
     );
     assert!(deny.contains(&format!("[{}]", keys.join(", "))), "{deny}");
     assert!(body.contains("PROTECTED_TAG_KEYS: !Ref ExtraProtectedTagKeys"));
+}
+
+/// The scheduler may delete only the ScheduleError key, only on scheduled instances; its notes and
+/// event records expire through the table's TTL; the TTL parameter has the config's bounds.
+#[test]
+fn the_scheduler_deletes_only_schedule_error_and_its_state_expires() {
+    let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let resources = resources(&template);
+    let body = |name: &str| {
+        resources
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{name}"))
+            .1
+            .join("\n")
+    };
+    let function = body("Ec2SchedulerFunction");
+    let delete = function
+        .split("- Sid: RemoveStaleScheduleError")
+        .nth(1)
+        .and_then(|rest| rest.split("- Sid:").next())
+        .expect("a RemoveStaleScheduleError statement");
+    assert!(delete.contains("Action: ec2:DeleteTags"), "{delete}");
+    assert!(
+        delete.contains("aws:ResourceTag/Schedule: \"*\""),
+        "{delete}"
+    );
+    assert!(
+        delete
+            .contains("ForAllValues:StringEquals:\n                  aws:TagKeys: [ScheduleError]"),
+        "{delete}"
+    );
+    assert_eq!(function.matches("ec2:DeleteTags").count(), 1);
+    assert!(function.contains("PENDING_ACTION_TTL_MINUTES: !Ref PendingActionTtlMinutes"));
+    let table = body("SchedulerStateTable");
+    assert!(
+        table.contains(
+            "TimeToLiveSpecification:\n        AttributeName: ExpiresAt\n        Enabled: true"
+        ),
+        "{table}"
+    );
+    let head: String = template
+        .split("  PendingActionTtlMinutes:\n")
+        .nth(1)
+        .expect("the PendingActionTtlMinutes parameter")
+        .lines()
+        .take(5)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        head.contains("MinValue: 1") && head.contains("MaxValue: 1440"),
+        "{head}"
+    );
+    for (value, ok) in [("0", false), ("1", true), ("1440", true), ("1441", false)] {
+        let config = ec2_scheduler::config::Config::from_vars(&[
+            ("STATE_TABLE", "t"),
+            ("PENDING_ACTION_TTL_MINUTES", value),
+        ]);
+        assert_eq!(config.is_ok(), ok, "{value}");
+    }
 }

@@ -12,6 +12,8 @@ pub mod clock;
 pub mod config;
 #[cfg(feature = "contract")]
 pub mod contract;
+#[cfg(feature = "dynamodb")]
+pub mod dynamo;
 pub mod env;
 pub mod error;
 pub mod event;
@@ -32,4 +34,4 @@ pub use error::{Classified, ErrorClass, HandlerError, ServiceError};
 pub use handler::EventHandler;
 #[cfg(feature = "http")]
 pub use handler::HttpHandler;
-pub use notify::{deliver, Notifier, RecordingNotifier, RunSummary};
+pub use notify::{deliver, Notifier, Outage, RecordingNotifier, RunSummary};

@@ -93,6 +93,32 @@ impl Notifier for RecordingNotifier {
     }
 }
 
+/// A notifier behind an outage: the next `failures` publishes fail as SNS's 503, then `inner`
+/// publishes. For tests of what a failed publish leaves behind.
+#[derive(Debug, Default)]
+pub struct Outage<N> {
+    pub inner: N,
+    pub failures: std::sync::atomic::AtomicUsize,
+}
+
+impl<N: Notifier> Notifier for Outage<N> {
+    async fn publish(&self, subject: &str, message: &str) -> Result<(), ServiceError> {
+        use std::sync::atomic::Ordering;
+        if self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(ServiceError::new(
+                "SNS",
+                crate::ErrorClass::Unavailable,
+                "InternalError: the service is unavailable (outage)",
+            ));
+        }
+        self.inner.publish(subject, message).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,10 +26,11 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use aws_sdk_lambda::types::InvocationType;
 use chrono::{DateTime, SecondsFormat, Utc};
 use fleet_core::aws::service_error;
+use fleet_core::dynamo::batch_get;
 use fleet_core::{ErrorClass, ServiceError};
 use std::collections::{BTreeSet, HashMap};
 
@@ -610,52 +611,21 @@ impl DigestLedger for DynamoArchive {
         if windows.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<HashMap<String, AttributeValue>> =
-            windows.iter().map(|w| Self::digest_key(*w)).collect();
-        let mut request = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .projection_expression("Id, SentAt")
-                .consistent_read(true)
-                .build()
-                .map_err(|e| ServiceError::new("DynamoDB", ErrorClass::Internal, e.to_string()))?,
-        );
-        let mut sent = BTreeSet::new();
-        // BatchGetItem may leave keys unprocessed under load: ask again for those.
-        for _ in 0..5 {
-            let Some(keys) = request.take() else { break };
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, keys)
-                .send()
-                .await
-                .map_err(|e| service_error("DynamoDB", &e))?;
-            for item in output
-                .responses()
-                .and_then(|r| r.get(&self.table))
-                .into_iter()
-                .flatten()
-            {
-                if item.contains_key("SentAt") {
-                    if let Some(id) = item.get("Id").and_then(|v| v.as_s().ok()) {
-                        sent.insert(id.clone());
-                    }
-                }
-            }
-            request = output
-                .unprocessed_keys()
-                .and_then(|u| u.get(&self.table))
-                .filter(|k| !k.keys().is_empty())
-                .cloned();
-        }
-        if request.is_some() {
-            return Err(ServiceError::new(
-                "DynamoDB",
-                ErrorClass::Throttled,
-                "BatchGetItem left keys unprocessed after 5 attempts",
-            ));
-        }
+        let keys = windows.iter().map(|w| Self::digest_key(*w)).collect();
+        let items = batch_get(
+            &self.client,
+            "DynamoDB",
+            &self.table,
+            keys,
+            Some("Id, SentAt"),
+            true,
+        )
+        .await?;
+        let sent: BTreeSet<String> = items
+            .iter()
+            .filter(|item| item.contains_key("SentAt"))
+            .filter_map(|item| item.get("Id").and_then(|v| v.as_s().ok()).cloned())
+            .collect();
         Ok(windows
             .iter()
             .filter(|w| !sent.contains(&format!("{DIGEST_PREFIX}{}", ts(**w))))

@@ -1,10 +1,25 @@
 //! AWS adapters: the DynamoDB state table (EC2's adapter is the fleet's shared one).
+//!
+//! Items, all keyed by `Id`:
+//! - `ec2-scheduler`: `LastSuccessfulRun`;
+//! - `ec2-scheduler#instance#<instance id>`: the note about one instance (`Schedule`, the first
+//!   sighting `FirstSeenAfter`/`FirstSeenAt`, the pending `PendingAction`/`PendingDue`/
+//!   `PendingSince`), read for every listed instance with BatchGetItem and written only when it
+//!   changes; one item per instance, so no fleet outgrows the 400 KB item limit;
+//! - `ec2-scheduler#event#<event id>`: `Terminations` reserved and the report of one scheduled
+//!   event across Lambda's retries.
+//!
+//! Notes and events carry `ExpiresAt` (the table's TTL attribute), so items of terminated
+//! instances and old events go away on their own.
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, SecondsFormat, Utc};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use std::collections::HashMap;
 
-use crate::ports::StateStore;
+use crate::decide::{Action, Window};
+use crate::ports::{EventKey, EventRecord, InstanceNote, PendingAction, StateStore, StoredReport};
 use fleet_core::aws::service_error;
+use fleet_core::dynamo::{batch_get, batch_write, Item};
 use fleet_core::{ErrorClass, ServiceError};
 
 pub use fleet_ec2::{ec2_error, AwsEc2};
@@ -12,7 +27,8 @@ pub use fleet_ec2::{ec2_error, AwsEc2};
 /// Errors name the table they come from.
 const SERVICE: &str = "state table";
 
-/// The state table: one item per function, `Id` = the function's name in the fleet.
+/// The state table: one item per function, `Id` = the function's name in the fleet, plus the
+/// per-instance notes and per-event records.
 #[derive(Debug, Clone)]
 pub struct DynamoState {
     client: aws_sdk_dynamodb::Client,
@@ -22,6 +38,12 @@ pub struct DynamoState {
 
 const KEY: &str = "Id";
 const LAST_RUN: &str = "LastSuccessfulRun";
+const NOTE_PREFIX: &str = "ec2-scheduler#instance#";
+const EVENT_PREFIX: &str = "ec2-scheduler#event#";
+/// Notes outlive anything they hold (a one-off's day, a pending action's TTL) by far.
+const NOTE_RETENTION_DAYS: i64 = 7;
+/// Lambda gives up retrying an event after MaximumEventAgeInSeconds (10 minutes).
+const EVENT_RETENTION_DAYS: i64 = 1;
 
 impl DynamoState {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
@@ -46,13 +68,109 @@ fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn expires(at: DateTime<Utc>, days: i64) -> AttributeValue {
+    AttributeValue::N((at + Duration::days(days)).timestamp().to_string())
+}
+
+fn key(id: String) -> Item {
+    HashMap::from([(KEY.to_owned(), s(id))])
+}
+
+fn text<'a>(item: &'a Item, name: &str) -> Result<Option<&'a str>, ServiceError> {
+    item.get(name)
+        .map(|v| {
+            v.as_s()
+                .map(String::as_str)
+                .map_err(|_| corrupt(format!("{name} is not a string")))
+        })
+        .transpose()
+}
+
+fn instant(item: &Item, name: &str) -> Result<Option<DateTime<Utc>>, ServiceError> {
+    text(item, name)?
+        .map(|t| {
+            DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| corrupt(format!("{name}={t:?}: {e}")))
+        })
+        .transpose()
+}
+
+fn action(name: &str) -> Option<Action> {
+    [Action::Start, Action::Stop, Action::Terminate]
+        .into_iter()
+        .find(|a| a.as_str() == name)
+}
+
+fn note_from(item: &Item) -> Result<InstanceNote, ServiceError> {
+    let id = text(item, KEY)?.unwrap_or_default();
+    let instance_id = id.strip_prefix(NOTE_PREFIX).unwrap_or(id).to_owned();
+    let first_seen = match (
+        instant(item, "FirstSeenAfter")?,
+        instant(item, "FirstSeenAt")?,
+    ) {
+        (Some(last_run), Some(now)) => Some(Window { last_run, now }),
+        _ => None,
+    };
+    let pending = match text(item, "PendingAction")? {
+        Some(name) => {
+            let action = action(name)
+                .ok_or_else(|| corrupt(format!("PendingAction={name:?} of {instance_id}")))?;
+            match (instant(item, "PendingDue")?, instant(item, "PendingSince")?) {
+                (Some(due_at), Some(since)) => Some(PendingAction {
+                    action,
+                    due_at,
+                    since,
+                }),
+                _ => {
+                    return Err(corrupt(format!(
+                        "the pending action of {instance_id} has no times"
+                    )))
+                }
+            }
+        }
+        None => None,
+    };
+    Ok(InstanceNote {
+        schedule: text(item, "Schedule")?.unwrap_or_default().to_owned(),
+        instance_id,
+        first_seen,
+        pending,
+    })
+}
+
+fn note_item(note: &InstanceNote) -> Item {
+    let mut item = key(format!("{NOTE_PREFIX}{}", note.instance_id));
+    item.insert("Schedule".into(), s(&note.schedule));
+    let mut latest = None;
+    if let Some(w) = note.first_seen {
+        item.insert("FirstSeenAfter".into(), s(stamp(w.last_run)));
+        item.insert("FirstSeenAt".into(), s(stamp(w.now)));
+        latest = Some(w.now);
+    }
+    if let Some(p) = note.pending {
+        item.insert("PendingAction".into(), s(p.action.as_str()));
+        item.insert("PendingDue".into(), s(stamp(p.due_at)));
+        item.insert("PendingSince".into(), s(stamp(p.since)));
+        latest = latest.max(Some(p.since));
+    }
+    if let Some(at) = latest {
+        item.insert("ExpiresAt".into(), expires(at, NOTE_RETENTION_DAYS));
+    }
+    item
+}
+
 impl StateStore for DynamoState {
     async fn last_successful_run(&self) -> Result<Option<DateTime<Utc>>, ServiceError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key(KEY, AttributeValue::S(self.id.clone()))
+            .key(KEY, s(&self.id))
             .consistent_read(true)
             .send()
             .await
@@ -73,11 +191,11 @@ impl StateStore for DynamoState {
             .client
             .put_item()
             .table_name(&self.table)
-            .item(KEY, AttributeValue::S(self.id.clone()))
-            .item(LAST_RUN, AttributeValue::S(stamp(at)))
+            .item(KEY, s(&self.id))
+            .item(LAST_RUN, s(stamp(at)))
             .condition_expression("attribute_not_exists(#last) OR #last < :at")
             .expression_attribute_names("#last", LAST_RUN)
-            .expression_attribute_values(":at", AttributeValue::S(stamp(at)))
+            .expression_attribute_values(":at", s(stamp(at)))
             .send()
             .await;
         match result {
@@ -91,5 +209,155 @@ impl StateStore for DynamoState {
             }
             Err(e) => Err(service_error(SERVICE, &e)),
         }
+    }
+
+    async fn notes(&self, instance_ids: &[String]) -> Result<Vec<InstanceNote>, ServiceError> {
+        let keys = instance_ids
+            .iter()
+            .map(|id| key(format!("{NOTE_PREFIX}{id}")))
+            .collect();
+        batch_get(&self.client, SERVICE, &self.table, keys, None, true)
+            .await?
+            .iter()
+            .map(note_from)
+            .collect()
+    }
+
+    async fn save_notes(&self, notes: &[InstanceNote]) -> Result<(), ServiceError> {
+        let writes = notes
+            .iter()
+            .map(|note| {
+                PutRequest::builder()
+                    .set_item(Some(note_item(note)))
+                    .build()
+                    .map(|put| WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ServiceError::new(SERVICE, ErrorClass::Internal, e.to_string()))?;
+        batch_write(&self.client, SERVICE, &self.table, writes).await
+    }
+
+    async fn forget_notes(&self, instance_ids: &[String]) -> Result<(), ServiceError> {
+        let writes = instance_ids
+            .iter()
+            .map(|id| {
+                DeleteRequest::builder()
+                    .set_key(Some(key(format!("{NOTE_PREFIX}{id}"))))
+                    .build()
+                    .map(|delete| WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ServiceError::new(SERVICE, ErrorClass::Internal, e.to_string()))?;
+        batch_write(&self.client, SERVICE, &self.table, writes).await
+    }
+
+    async fn event(&self, event_id: &str) -> Result<EventRecord, ServiceError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("{EVENT_PREFIX}{event_id}"))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| service_error(SERVICE, &e))?;
+        let Some(item) = out.item() else {
+            return Ok(EventRecord::default());
+        };
+        let terminations = match item.get("Terminations") {
+            Some(v) => v
+                .as_n()
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| corrupt(format!("Terminations of event {event_id}")))?,
+            None => 0,
+        };
+        let report = match (text(item, "ReportSubject")?, text(item, "ReportText")?) {
+            (Some(subject), Some(body)) => Some(StoredReport {
+                subject: subject.to_owned(),
+                text: body.to_owned(),
+                published: matches!(
+                    item.get("ReportPublished"),
+                    Some(AttributeValue::Bool(true))
+                ),
+            }),
+            _ => None,
+        };
+        Ok(EventRecord {
+            terminations,
+            report,
+        })
+    }
+
+    async fn reserve_terminations(
+        &self,
+        event: EventKey<'_>,
+        used: usize,
+        count: usize,
+    ) -> Result<bool, ServiceError> {
+        let condition = if used == 0 {
+            "attribute_not_exists(Terminations) OR Terminations = :used"
+        } else {
+            "Terminations = :used"
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("{EVENT_PREFIX}{}", event.id))))
+            .update_expression("ADD Terminations :count SET ExpiresAt = :ttl")
+            .condition_expression(condition)
+            .expression_attribute_values(":used", AttributeValue::N(used.to_string()))
+            .expression_attribute_values(":count", AttributeValue::N(count.to_string()))
+            .expression_attribute_values(":ttl", expires(event.at, EVENT_RETENTION_DAYS))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(service_error(SERVICE, &e)),
+        }
+    }
+
+    async fn store_report(
+        &self,
+        event: EventKey<'_>,
+        subject: &str,
+        body: &str,
+    ) -> Result<(), ServiceError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("{EVENT_PREFIX}{}", event.id))))
+            .update_expression(
+                "SET ReportSubject = :subject, ReportText = :text, ReportPublished = :no, ExpiresAt = :ttl",
+            )
+            .expression_attribute_values(":subject", s(subject))
+            .expression_attribute_values(":text", s(body))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":ttl", expires(event.at, EVENT_RETENTION_DAYS))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| service_error(SERVICE, &e))
+    }
+
+    async fn mark_report_published(&self, event_id: &str) -> Result<(), ServiceError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("{EVENT_PREFIX}{event_id}"))))
+            .update_expression("SET ReportPublished = :yes")
+            .condition_expression("attribute_exists(ReportText)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| service_error(SERVICE, &e))
     }
 }

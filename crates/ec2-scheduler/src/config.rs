@@ -15,7 +15,7 @@ pub struct Config {
 impl FromVars for Config {
     /// `STATE_TABLE` (required), `REPORT_TOPIC_ARN`, `DRY_RUN`, `MAX_TERMINATIONS_PER_RUN`
     /// (0–1000), `SCHEDULE_RATE` (the EventBridge `rate(...)` expression, 1 minute to 1 day),
-    /// `DEADLINE_MARGIN_SECONDS` (0–300).
+    /// `DEADLINE_MARGIN_SECONDS` (0–300), `PENDING_ACTION_TTL_MINUTES` (1–1440).
     fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
         let rate = vars
             .optional("SCHEDULE_RATE")
@@ -38,6 +38,11 @@ impl FromVars for Config {
                 )?,
                 default_window,
                 deadline_margin: Duration::seconds(margin),
+                pending_ttl: Duration::minutes(vars.ranged_or(
+                    "PENDING_ACTION_TTL_MINUTES",
+                    60,
+                    1..=1440,
+                )?),
                 ..Settings::default()
             },
         })
@@ -119,6 +124,8 @@ mod tests {
             ("DEADLINE_MARGIN_SECONDS", "-1"),
             ("MAX_TERMINATIONS_PER_RUN", "1001"),
             ("SCHEDULE_RATE", "rate(9999999999999999 minutes)"),
+            ("PENDING_ACTION_TTL_MINUTES", "0"),
+            ("PENDING_ACTION_TTL_MINUTES", "1441"),
         ] {
             let err = Config::from_vars(&[("STATE_TABLE", "t"), (name, value)]).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
@@ -128,8 +135,10 @@ mod tests {
             ("DEADLINE_MARGIN_SECONDS", "300"),
             ("MAX_TERMINATIONS_PER_RUN", "1000"),
             ("SCHEDULE_RATE", "rate(24 hours)"),
+            ("PENDING_ACTION_TTL_MINUTES", "1440"),
         ])
         .unwrap();
         assert_eq!(config.settings.deadline_margin, Duration::seconds(300));
+        assert_eq!(config.settings.pending_ttl, Duration::days(1));
     }
 }

@@ -49,18 +49,46 @@ pub struct Window {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
     pub valid: bool,
+    /// What to do now.
     pub action: Action,
     /// The new `Schedule` value: `#` + the old one, for an invalid value or a consumed one-off.
     pub rewrite_tag: Option<String>,
-    /// The `ScheduleError` value for an invalid tag.
+    /// The `ScheduleError` value for an invalid or dropped value.
     #[serde(skip)]
     pub error_tag: Option<String>,
     pub reason: String,
+    /// The action the schedule asks for in this window, whatever the state, and its instant.
     #[serde(skip)]
-    pub due_at: Option<DateTime<Utc>>,
+    pub due: Option<(Action, DateTime<Utc>)>,
+    /// The due action waits for the instance to leave `pending`/`stopping`: a pending action.
+    #[serde(skip)]
+    pub waits: bool,
     /// Recurring hours per day this schedule keeps the instance off.
     #[serde(skip)]
     pub hours_saved_per_day: f64,
+}
+
+/// How a due action fits the instance's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    Applies,
+    /// The instance is on its way (`pending`, `stopping`): the action waits for it.
+    InTransition,
+    /// Nothing to do: already there, or gone.
+    Moot,
+}
+
+pub fn fit(action: Action, state: InstanceState) -> Fit {
+    use InstanceState::*;
+    match (action, state) {
+        (Action::Start, Stopped)
+        | (Action::Stop, Running)
+        | (Action::Terminate, Running | Stopped) => Fit::Applies,
+        (Action::Start, Stopping)
+        | (Action::Stop, Pending)
+        | (Action::Terminate, Pending | Stopping) => Fit::InTransition,
+        _ => Fit::Moot,
+    }
 }
 
 /// `#` + the value, within EC2's tag length limit.
@@ -71,9 +99,19 @@ pub fn commented(value: &str) -> String {
         .collect()
 }
 
+fn clip(text: &str) -> String {
+    text.chars().take(MAX_TAG_VALUE_CHARS).collect()
+}
+
 /// Decides for one tag value. `state = None` means "whatever the state": the due action is given
-/// as is (used by `fleet schedule explain` without `--state`).
-pub fn evaluate(tag: &str, state: Option<InstanceState>, window: Window) -> Verdict {
+/// as is (used by `fleet schedule explain` without `--state`). `first_seen` is the window of the
+/// run that first saw this value (`None`: this run), which fixes a one-off's instant.
+pub fn evaluate(
+    tag: &str,
+    state: Option<InstanceState>,
+    window: Window,
+    first_seen: Option<Window>,
+) -> Verdict {
     let schedule = match schedule::parse(tag) {
         Ok(s) => s,
         Err(e) => {
@@ -82,75 +120,101 @@ pub fn evaluate(tag: &str, state: Option<InstanceState>, window: Window) -> Verd
                 valid: false,
                 action: Action::None,
                 rewrite_tag: Some(commented(tag)),
-                error_tag: Some(reason.chars().take(MAX_TAG_VALUE_CHARS).collect()),
+                error_tag: Some(clip(&reason)),
                 reason,
-                due_at: None,
+                due: None,
+                waits: false,
                 hours_saved_per_day: 0.0,
             };
         }
     };
-    let hours_saved_per_day = schedule.hours_saved_per_day();
-    let verdict = |action, rewrite_tag, reason: String, due_at| Verdict {
+    let mut verdict = Verdict {
         valid: true,
-        action,
-        rewrite_tag,
+        action: Action::None,
+        rewrite_tag: None,
         error_tag: None,
-        reason,
-        due_at,
-        hours_saved_per_day,
+        reason: String::new(),
+        due: None,
+        waits: false,
+        hours_saved_per_day: schedule.hours_saved_per_day(),
     };
-    if schedule == Schedule::Ignored {
-        return verdict(
-            Action::None,
-            None,
-            "commented out with #: ignored".into(),
-            None,
-        );
-    }
-    let Some((event, at)) = schedule.latest_due(window.last_run, window.now) else {
-        return verdict(
-            Action::None,
-            None,
-            format!(
-                "nothing due between {} and {}",
-                window.last_run.to_rfc3339(),
-                window.now.to_rfc3339()
-            ),
-            None,
-        );
+    let nothing_due = || {
+        format!(
+            "nothing due between {} and {}",
+            window.last_run.to_rfc3339(),
+            window.now.to_rfc3339()
+        )
     };
-    // A due one-off is consumed whether or not the instance needed the change, so it never repeats.
-    let rewrite = schedule.is_one_off().then(|| commented(tag));
-    let due = format!("{event} due at {}", at.to_rfc3339());
+    let (event, at) = match &schedule {
+        Schedule::Ignored => {
+            verdict.reason = "commented out with #: ignored".into();
+            return verdict;
+        }
+        Schedule::Daily(_) => match schedule.latest_due(window.last_run, window.now) {
+            Some(due) => due,
+            None => {
+                verdict.reason = nothing_due();
+                return verdict;
+            }
+        },
+        Schedule::Once(once) => {
+            let first = first_seen.unwrap_or(window);
+            let Some(at) = once.instant(first.last_run, first.now) else {
+                let reason = format!(
+                    "dropped: its time had passed on its day when the scheduler first saw it \
+                     (run at {}, window from {}); nothing was done",
+                    first.now.to_rfc3339(),
+                    first.last_run.to_rfc3339()
+                );
+                verdict.rewrite_tag = Some(commented(tag));
+                verdict.error_tag = Some(clip(&reason));
+                verdict.reason = reason;
+                return verdict;
+            };
+            if at > window.now {
+                verdict.reason = format!("{} due at {}", once.event(), at.to_rfc3339());
+                return verdict;
+            }
+            // A one-off is consumed once its instant has passed, whether or not the instance
+            // needed the change, so it never repeats.
+            verdict.rewrite_tag = Some(commented(tag));
+            if at <= window.last_run {
+                verdict.reason = format!(
+                    "{} was due at {}, before this window: the one-off is over",
+                    once.event(),
+                    at.to_rfc3339()
+                );
+                return verdict;
+            }
+            (once.event(), at)
+        }
+    };
     let wanted = match event {
         Event::Start => Action::Start,
         Event::Stop => Action::Stop,
         Event::Terminate => Action::Terminate,
     };
+    verdict.due = Some((wanted, at));
+    let due = format!("{event} due at {}", at.to_rfc3339());
     let Some(state) = state else {
-        return verdict(wanted, rewrite, due, Some(at));
+        verdict.action = wanted;
+        verdict.reason = due;
+        return verdict;
     };
-    let applies = match wanted {
-        Action::Start => state == InstanceState::Stopped,
-        Action::Stop => state == InstanceState::Running,
-        Action::Terminate => matches!(state, InstanceState::Running | InstanceState::Stopped),
-        Action::None => false,
-    };
-    if applies {
-        verdict(
-            wanted,
-            rewrite,
-            format!("{due}; instance is {state}"),
-            Some(at),
-        )
-    } else {
-        verdict(
-            Action::None,
-            rewrite,
-            format!("{due}; instance is {state}: left alone"),
-            Some(at),
-        )
+    match fit(wanted, state) {
+        Fit::Applies => {
+            verdict.action = wanted;
+            verdict.reason = format!("{due}; instance is {state}");
+        }
+        Fit::InTransition => {
+            // Not consumed yet: the action is pending until the instance settles.
+            verdict.waits = true;
+            verdict.rewrite_tag = None;
+            verdict.reason = format!("{due}; instance is {state}: waiting for it to settle");
+        }
+        Fit::Moot => verdict.reason = format!("{due}; instance is {state}: left alone"),
     }
+    verdict
 }
 
 #[cfg(test)]
@@ -185,7 +249,11 @@ mod tests {
             ("-19:15T", Some(Pending), at_stop, Action::None),
         ];
         for (tag, state, w, expected) in cases {
-            assert_eq!(evaluate(tag, state, w).action, expected, "{tag} {state:?}");
+            assert_eq!(
+                evaluate(tag, state, w, None).action,
+                expected,
+                "{tag} {state:?}"
+            );
         }
     }
 
@@ -195,6 +263,7 @@ mod tests {
             "9to5",
             Some(Running),
             window("2026-11-23T07:55:00Z", "2026-11-23T08:05:00Z"),
+            None,
         );
         assert!(!v.valid);
         assert_eq!(v.action, Action::None);
@@ -208,15 +277,41 @@ mod tests {
     #[test]
     fn due_one_offs_are_consumed_even_when_moot() {
         let w = window("2026-11-23T19:10:00Z", "2026-11-23T19:20:00Z");
-        let moot = evaluate("-19:15", Some(Stopped), w);
+        let moot = evaluate("-19:15", Some(Stopped), w, None);
         assert_eq!(
             (moot.action, moot.rewrite_tag.as_deref()),
             (Action::None, Some("#-19:15"))
         );
-        let not_yet = evaluate("-20:00", Some(Running), w);
+        let not_yet = evaluate("-20:00", Some(Running), w, None);
         assert_eq!((not_yet.action, not_yet.rewrite_tag), (Action::None, None));
-        let periodic = evaluate("08:00-19:15", Some(Running), w);
+        let periodic = evaluate("08:00-19:15", Some(Running), w, None);
         assert_eq!(periodic.rewrite_tag, None);
+    }
+
+    /// A one-off's instant is fixed by the run that first saw it: later runs keep it, a past
+    /// one is over (consumed, no action), one first seen after its time is dropped with a reason.
+    #[test]
+    fn one_offs_follow_their_first_sighting() {
+        let noon = window("2026-11-23T11:50:00Z", "2026-11-23T12:00:00Z");
+        let at_1830 = window("2026-11-23T18:20:00Z", "2026-11-23T18:30:00Z");
+        let v = evaluate("-18:30T", Some(Running), at_1830, Some(noon));
+        assert_eq!(
+            (v.action, v.rewrite_tag.as_deref()),
+            (Action::Terminate, Some("#-18:30T"))
+        );
+        let later = window("2026-11-23T18:30:00Z", "2026-11-23T18:40:00Z");
+        let over = evaluate("-18:30T", Some(Running), later, Some(noon));
+        assert_eq!((over.action, over.due), (Action::None, None));
+        assert_eq!(over.rewrite_tag.as_deref(), Some("#-18:30T"));
+        assert_eq!(over.error_tag, None);
+        let dropped = evaluate("-18:30T", Some(Running), later, None);
+        assert_eq!(dropped.action, Action::None);
+        assert_eq!(dropped.rewrite_tag.as_deref(), Some("#-18:30T"));
+        assert!(dropped.error_tag.unwrap().starts_with("dropped"));
+        // Due while the instance is still booting: it waits, tag kept.
+        let waits = evaluate("-18:30T", Some(Pending), at_1830, Some(noon));
+        assert!(waits.waits);
+        assert_eq!((waits.action, waits.rewrite_tag), (Action::None, None));
     }
 
     #[test]
@@ -226,6 +321,7 @@ mod tests {
             &long,
             None,
             window("2026-11-23T19:10:00Z", "2026-11-23T19:20:00Z"),
+            None,
         );
         assert_eq!(v.rewrite_tag.unwrap().chars().count(), MAX_TAG_VALUE_CHARS);
         assert!(v.error_tag.unwrap().chars().count() <= MAX_TAG_VALUE_CHARS);

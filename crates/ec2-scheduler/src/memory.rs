@@ -1,24 +1,47 @@
 //! In-memory adapters: a state store, and the fleet's shared EC2 fake.
 
 use chrono::{DateTime, Utc};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
 
-use crate::ports::StateStore;
+use crate::ports::{EventKey, EventRecord, InstanceNote, StateStore, StoredReport};
 use fleet_core::ServiceError;
 
 pub use fleet_ec2::{FakeInstance, InMemoryEc2};
 
 /// A state store in memory.
 #[derive(Debug, Default)]
-pub struct MemoryState(Mutex<Option<DateTime<Utc>>>);
+pub struct MemoryState(Mutex<Inner>);
+
+#[derive(Debug, Default)]
+struct Inner {
+    last_run: Option<DateTime<Utc>>,
+    notes: BTreeMap<String, InstanceNote>,
+    events: BTreeMap<String, EventRecord>,
+}
 
 impl MemoryState {
     pub fn with_last_run(at: Option<DateTime<Utc>>) -> Self {
-        Self(Mutex::new(at))
+        let state = Self::default();
+        state.lock().last_run = at;
+        state
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn get(&self) -> Option<DateTime<Utc>> {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.lock().last_run
+    }
+
+    /// Every note, by instance id.
+    pub fn all_notes(&self) -> BTreeMap<String, InstanceNote> {
+        self.lock().notes.clone()
+    }
+
+    pub fn event_record(&self, event_id: &str) -> Option<EventRecord> {
+        self.lock().events.get(event_id).cloned()
     }
 }
 
@@ -28,9 +51,82 @@ impl StateStore for MemoryState {
     }
 
     async fn record_successful_run(&self, at: DateTime<Utc>) -> Result<(), ServiceError> {
-        let mut last = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if last.is_none_or(|l| l < at) {
-            *last = Some(at);
+        let mut inner = self.lock();
+        if inner.last_run.is_none_or(|l| l < at) {
+            inner.last_run = Some(at);
+        }
+        Ok(())
+    }
+
+    async fn notes(&self, instance_ids: &[String]) -> Result<Vec<InstanceNote>, ServiceError> {
+        let inner = self.lock();
+        Ok(instance_ids
+            .iter()
+            .filter_map(|id| inner.notes.get(id).cloned())
+            .collect())
+    }
+
+    async fn save_notes(&self, notes: &[InstanceNote]) -> Result<(), ServiceError> {
+        let mut inner = self.lock();
+        for note in notes {
+            inner.notes.insert(note.instance_id.clone(), note.clone());
+        }
+        Ok(())
+    }
+
+    async fn forget_notes(&self, instance_ids: &[String]) -> Result<(), ServiceError> {
+        let mut inner = self.lock();
+        for id in instance_ids {
+            inner.notes.remove(id);
+        }
+        Ok(())
+    }
+
+    async fn event(&self, event_id: &str) -> Result<EventRecord, ServiceError> {
+        Ok(self.event_record(event_id).unwrap_or_default())
+    }
+
+    async fn reserve_terminations(
+        &self,
+        event: EventKey<'_>,
+        used: usize,
+        count: usize,
+    ) -> Result<bool, ServiceError> {
+        let mut inner = self.lock();
+        let record = inner.events.entry(event.id.to_owned()).or_default();
+        if record.terminations != used {
+            return Ok(false);
+        }
+        record.terminations += count;
+        Ok(true)
+    }
+
+    async fn store_report(
+        &self,
+        event: EventKey<'_>,
+        subject: &str,
+        text: &str,
+    ) -> Result<(), ServiceError> {
+        self.lock()
+            .events
+            .entry(event.id.to_owned())
+            .or_default()
+            .report = Some(StoredReport {
+            subject: subject.to_owned(),
+            text: text.to_owned(),
+            published: false,
+        });
+        Ok(())
+    }
+
+    async fn mark_report_published(&self, event_id: &str) -> Result<(), ServiceError> {
+        if let Some(report) = self
+            .lock()
+            .events
+            .get_mut(event_id)
+            .and_then(|e| e.report.as_mut())
+        {
+            report.published = true;
         }
         Ok(())
     }

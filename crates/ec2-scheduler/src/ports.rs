@@ -3,12 +3,62 @@
 use chrono::{DateTime, Utc};
 use std::future::Future;
 
+use crate::decide::{Action, Window};
 use fleet_core::ServiceError;
 
 pub use fleet_ec2::{Ec2Error, Ec2ErrorKind, Ec2Port, InstancePage, InstanceQuery, StateChange};
 
-/// Remembers when the last successful run happened. Errors are the table's, classified
-/// (`CorruptState` for a stored value that cannot be read).
+/// What the scheduler remembers about one instance between runs. Kept only while needed: a
+/// one-off not yet carried out or dropped, or an action still pending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceNote {
+    pub instance_id: String,
+    /// The `Schedule` value the note is about. A note about another value is stale: the owner
+    /// changed the tag, and whatever it held is dropped.
+    pub schedule: String,
+    /// For a one-off: the window of the run that first saw the value, which fixes its instant.
+    pub first_seen: Option<Window>,
+    pub pending: Option<PendingAction>,
+}
+
+/// An action that was due but not carried out (held by the cap, failed transiently, instance in
+/// transition, deadline): retried by the next runs until done, superseded or expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PendingAction {
+    pub action: Action,
+    /// When the schedule asked for it.
+    pub due_at: DateTime<Utc>,
+    /// The run that first left it pending: the TTL counts from here.
+    pub since: DateTime<Utc>,
+}
+
+/// A scheduled event as the state table keys it: its `id`, and its `time` (its record expires
+/// a day after).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventKey<'a> {
+    pub id: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// What is remembered of one scheduled event (its `id`) across Lambda's retries of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventRecord {
+    /// Terminations reserved by attempts of this event: the cap is per event, not per attempt.
+    pub terminations: usize,
+    pub report: Option<StoredReport>,
+}
+
+/// The report of an event, kept so that a retry publishes one whose publish failed and never a
+/// second copy of one that SNS acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReport {
+    pub subject: String,
+    pub text: String,
+    pub published: bool,
+}
+
+/// The state table. Errors are the table's, classified (`CorruptState` for a stored value that
+/// cannot be read).
 pub trait StateStore: Send + Sync {
     fn last_successful_run(
         &self,
@@ -18,5 +68,51 @@ pub trait StateStore: Send + Sync {
     fn record_successful_run(
         &self,
         at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+
+    /// The notes about these instances (absent ones have none).
+    fn notes(
+        &self,
+        instance_ids: &[String],
+    ) -> impl Future<Output = Result<Vec<InstanceNote>, ServiceError>> + Send;
+
+    /// Writes these notes, replacing what was there.
+    fn save_notes(
+        &self,
+        notes: &[InstanceNote],
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+
+    /// Forgets the notes about these instances.
+    fn forget_notes(
+        &self,
+        instance_ids: &[String],
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+
+    fn event(
+        &self,
+        event_id: &str,
+    ) -> impl Future<Output = Result<EventRecord, ServiceError>> + Send;
+
+    /// Reserves `count` more terminations for the event if it has used exactly `used` so far
+    /// (another attempt of the same event may have reserved some meanwhile). `false`: nothing
+    /// was reserved.
+    fn reserve_terminations(
+        &self,
+        event: EventKey<'_>,
+        used: usize,
+        count: usize,
+    ) -> impl Future<Output = Result<bool, ServiceError>> + Send;
+
+    /// Keeps the event's report (unpublished) before it is published.
+    fn store_report(
+        &self,
+        event: EventKey<'_>,
+        subject: &str,
+        text: &str,
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+
+    fn mark_report_published(
+        &self,
+        event_id: &str,
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
 }

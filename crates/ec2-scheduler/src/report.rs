@@ -5,6 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::decide::{Action, InstanceState, Window};
+use crate::ports::{InstanceNote, PendingAction};
 use crate::run::consumes_tag;
 use fleet_core::RunSummary;
 use fleet_ec2::{CallCounts, Outcome};
@@ -20,8 +21,24 @@ pub struct DecisionRecord {
     pub rewrite_tag: Option<String>,
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// The action left pending by this run, retried by the next ones.
+    pub pending: Option<PendingAction>,
+    /// A pending action this run dropped, and why.
+    pub dropped: Option<String>,
     #[serde(skip)]
     pub(crate) error_tag: Option<String>,
+    #[serde(skip)]
+    pub(crate) valid: bool,
+    /// The action this run carries out, with its due instant and pending history.
+    #[serde(skip)]
+    pub(crate) attempt: Option<PendingAction>,
+    /// For a one-off: the window of the run that first saw the value.
+    #[serde(skip)]
+    pub(crate) first_seen: Option<Window>,
+    #[serde(skip)]
+    pub(crate) clear_error_tag: bool,
+    #[serde(skip)]
+    pub(crate) tag_rewritten: bool,
 }
 
 impl DecisionRecord {
@@ -30,6 +47,29 @@ impl DecisionRecord {
         self.action != Action::None
             || self.rewrite_tag.is_some()
             || self.outcome != Outcome::Unchanged
+            || self.pending.is_some()
+            || self.dropped.is_some()
+            || self.clear_error_tag
+    }
+
+    /// An attempted action that was held, not attempted or failed transiently stays pending.
+    pub(crate) fn settle_pending(&mut self) {
+        let unfinished = matches!(self.outcome, Outcome::Held | Outcome::NotAttempted)
+            || self.outcome.is_transient_failure();
+        if self.pending.is_none() && self.action != Action::None && unfinished {
+            self.pending = self.attempt;
+        }
+    }
+
+    /// What the state table must remember about this instance after the run.
+    pub(crate) fn note(&self) -> Option<InstanceNote> {
+        let one_off_in_force = self.first_seen.is_some() && !self.tag_rewritten;
+        (self.pending.is_some() || one_off_in_force).then(|| InstanceNote {
+            instance_id: self.instance_id.clone(),
+            schedule: self.schedule.clone(),
+            first_seen: self.first_seen,
+            pending: self.pending,
+        })
     }
 }
 
@@ -45,6 +85,10 @@ pub struct Counts {
     pub held: usize,
     pub not_attempted: usize,
     pub unchanged: usize,
+    /// Actions left pending for the next runs.
+    pub pending: usize,
+    /// Pending actions dropped (expired, superseded, tag changed).
+    pub dropped: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -55,6 +99,8 @@ pub struct RunReport {
     /// `deadline` when the run stopped early to finish before the Lambda timeout.
     pub stopped_early: Option<&'static str>,
     pub window: Window,
+    /// PendingActionTtlMinutes: how long a pending action is retried.
+    pub pending_ttl_minutes: i64,
     pub instances_seen: usize,
     pub counts: Counts,
     /// Sum over the schedules seen of the hours per day each keeps its instance off.
@@ -68,10 +114,19 @@ pub struct RunReport {
 
 impl RunReport {
     /// Some change failed for a reason that another run may not hit (throttling, 5xx).
+    /// Something was changed, failed or dropped (not only held, pending or planned).
+    pub fn has_changes(&self) -> bool {
+        self.actions.iter().any(|r| {
+            r.dropped.is_some()
+                || matches!(
+                    r.outcome,
+                    Outcome::Done | Outcome::Failed { .. } | Outcome::Protected { .. }
+                )
+        })
+    }
+
     pub fn has_transient_failures(&self) -> bool {
-        self.actions
-            .iter()
-            .any(|r| r.outcome.is_transient_failure())
+        self.transient_failures() > 0
     }
 }
 
@@ -81,10 +136,11 @@ impl RunSummary for RunReport {
         self.actions.iter().any(DecisionRecord::is_notable) || !self.complete
     }
 
+    /// Transient failures that did not become pending actions (none: every one does).
     fn transient_failures(&self) -> usize {
         self.actions
             .iter()
-            .filter(|r| r.outcome.is_transient_failure())
+            .filter(|r| r.outcome.is_transient_failure() && r.pending.is_none())
             .count()
     }
 
@@ -123,6 +179,7 @@ impl RunSummary for RunReport {
             "Instances with a Schedule tag: {}\n\
              Started {}, stopped {}, terminated {}, tags rewritten {} (invalid {}), \
              protected {}, failed {}, held {}, not attempted {}\n\
+             Pending actions for the next runs {}, pending actions dropped {}\n\
              Instance-hours saved per day by these schedules: {:.1}\n",
             self.instances_seen,
             c.start,
@@ -134,6 +191,8 @@ impl RunSummary for RunReport {
             c.failed,
             c.held,
             c.not_attempted,
+            c.pending,
+            c.dropped,
             self.instance_hours_saved_per_day
         ));
         for r in &self.actions {
@@ -155,6 +214,17 @@ impl RunSummary for RunReport {
             if let Some(tag) = &r.rewrite_tag {
                 out.push_str(&format!("; Schedule tag becomes {tag:?}"));
             }
+            if let Some(p) = &r.pending {
+                out.push_str(&format!(
+                    "; PENDING {} (due {}), retried until {}",
+                    p.action,
+                    ts(p.due_at),
+                    ts(p.since + chrono::Duration::minutes(self.pending_ttl_minutes))
+                ));
+            }
+            if let Some(why) = &r.dropped {
+                out.push_str(&format!("; {}", why.escape_debug()));
+            }
         }
         out
     }
@@ -162,6 +232,7 @@ impl RunSummary for RunReport {
 
 pub(crate) fn summarise(
     window: Window,
+    pending_ttl_minutes: i64,
     records: Vec<DecisionRecord>,
     instance_hours_saved_per_day: f64,
     stopped_early: Option<&'static str>,
@@ -180,8 +251,14 @@ pub(crate) fn summarise(
         if r.rewrite_tag.is_some() && (consumes_tag(&r.outcome) || r.outcome == Outcome::Planned) {
             counts.tags_rewritten += 1;
         }
-        if r.error_tag.is_some() {
+        if !r.valid {
             counts.invalid += 1;
+        }
+        if r.pending.is_some() {
+            counts.pending += 1;
+        }
+        if r.dropped.is_some() {
+            counts.dropped += 1;
         }
         match r.outcome {
             Outcome::Protected { .. } => counts.protected += 1,
@@ -198,6 +275,7 @@ pub(crate) fn summarise(
         dry_run,
         stopped_early,
         window,
+        pending_ttl_minutes,
         instances_seen,
         counts,
         instance_hours_saved_per_day,

@@ -5,12 +5,15 @@
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 
-use crate::decide::{evaluate, Action, Verdict, Window};
-use crate::ports::{Ec2Error, Ec2Port, StateChange, StateStore};
+use crate::decide::{evaluate, fit, Action, Fit, Verdict, Window};
+use crate::ports::{
+    Ec2Error, Ec2Port, EventKey, InstanceNote, PendingAction, StateChange, StateStore,
+};
 use crate::report::{summarise, DecisionRecord, RunReport};
+use crate::schedule::{self, Schedule};
 use crate::trigger::MAX_AHEAD_OF_CLOCK;
 use fleet_core::{Classified, Clock, Deadline, ErrorClass, ServiceError};
-use fleet_ec2::{Batches, InstanceQuery, Targets};
+use fleet_ec2::{Batches, Instance, InstanceQuery, Targets};
 
 pub use fleet_ec2::{CallCounts, Outcome};
 
@@ -21,6 +24,7 @@ pub const SCHEDULE_ERROR_TAG: &str = "ScheduleError";
 pub struct Settings {
     /// Plan, log and report; change nothing (no EC2 writes, no state table write).
     pub dry_run: bool,
+    /// Per scheduled event: Lambda's retries of one event share it.
     pub max_terminations_per_run: usize,
     /// The window used when the state table has no previous run: the schedule's rate.
     pub default_window: Duration,
@@ -30,6 +34,8 @@ pub struct Settings {
     pub deadline_margin: Duration,
     /// Keep "nothing to do" decisions in the report too (the CLI's plan shows every instance).
     pub report_unchanged: bool,
+    /// How long a due action that was not carried out is retried by later runs.
+    pub pending_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -41,6 +47,7 @@ impl Default for Settings {
             batch_size: 100,
             deadline_margin: Duration::seconds(10),
             report_unchanged: false,
+            pending_ttl: Duration::minutes(60),
         }
     }
 }
@@ -62,6 +69,14 @@ impl Classified for RunError {
     }
 }
 
+/// The scheduled event a run belongs to: its id, and the terminations earlier attempts of it
+/// reserved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventShare<'a> {
+    pub key: EventKey<'a>,
+    pub terminations_used: usize,
+}
+
 /// The scheduler, wired to its ports.
 pub struct Scheduler<E, S, C> {
     pub ec2: E,
@@ -71,10 +86,12 @@ pub struct Scheduler<E, S, C> {
 }
 
 impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
-    /// Runs once for the scheduled instant `now`. `deadline` is when Lambda would kill the run.
+    /// Runs once for the scheduled instant `now`. `event` is the scheduled event it serves (none
+    /// for a run by hand); `deadline` is when Lambda would kill the run.
     pub async fn run(
         &self,
         now: DateTime<Utc>,
+        event: Option<EventShare<'_>>,
         deadline: Option<DateTime<Utc>>,
     ) -> Result<RunReport, RunError> {
         let deadline = Deadline::new(&self.clock, deadline, self.settings.deadline_margin);
@@ -100,7 +117,6 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
         let window = Window { last_run, now };
         let mut ec2 = Batches::new(&self.ec2, self.settings.batch_size, || deadline.reached());
         let mut stopped_early = None;
-        let mut records = Vec::new();
         let mut hours_saved = 0.0;
 
         let query = InstanceQuery {
@@ -111,27 +127,25 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
         if !complete {
             stopped_early = Some("deadline");
         }
-        for mut instance in instances {
-            let Some(schedule) = instance.tags.remove(SCHEDULE_TAG) else {
-                continue;
-            };
-            let verdict: Verdict = evaluate(&schedule, Some(instance.state), window);
-            hours_saved += verdict.hours_saved_per_day;
-            records.push(DecisionRecord {
-                name: instance.tags.remove("Name"),
-                instance_id: instance.id,
-                schedule,
-                state: instance.state,
-                action: verdict.action,
-                reason: verdict.reason,
-                rewrite_tag: verdict.rewrite_tag,
-                error_tag: verdict.error_tag,
-                outcome: Outcome::Unchanged,
-            });
+        let ids: Vec<String> = instances.iter().map(|i| i.id.clone()).collect();
+        let notes: BTreeMap<String, InstanceNote> = self
+            .state
+            .notes(&ids)
+            .await?
+            .into_iter()
+            .map(|n| (n.instance_id.clone(), n))
+            .collect();
+        let mut records = Vec::new();
+        for instance in instances {
+            let note = notes.get(&instance.id);
+            if let Some((record, verdict)) = self.decide(instance, window, note) {
+                hours_saved += verdict.hours_saved_per_day;
+                records.push(record);
+            }
         }
 
         if stopped_early.is_none() {
-            self.hold_excess_terminations(&mut records);
+            self.cap_terminations(event, &mut records).await?;
             if self.settings.dry_run {
                 for r in records
                     .iter_mut()
@@ -147,16 +161,18 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
                 ] {
                     change_states(&mut ec2, change, &mut records).await;
                 }
+                // Before the tags: a pending one-off keeps its tag.
+                records.iter_mut().for_each(DecisionRecord::settle_pending);
                 rewrite_tags(&mut ec2, &mut records).await;
+                clear_stale_errors(&mut ec2, &mut records).await;
+                self.save_notes(&records, &notes).await?;
             }
-        }
-        if stopped_early.is_none() && records.iter().any(|r| r.outcome == Outcome::NotAttempted) {
-            stopped_early = Some("deadline");
         }
 
         records.iter().for_each(log_decision);
         let mut report = summarise(
             window,
+            self.settings.pending_ttl.num_minutes(),
             records,
             hours_saved,
             stopped_early,
@@ -166,6 +182,9 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
         if !self.settings.report_unchanged {
             report.actions.retain(DecisionRecord::is_notable);
         }
+        // The window always advances once every instance was decided: what was due and not
+        // carried out is a pending action of its instance, so no other instance's past instants
+        // are replayed (which would undo manual changes made since).
         if report.complete && !self.settings.dry_run {
             // A run slightly ahead of the clock (within what the trigger accepts) records the
             // clock: the next run covers the difference again rather than a future mark hiding it.
@@ -179,22 +198,193 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
             stopped = report.counts.stop,
             terminated = report.counts.terminate,
             failed = report.counts.failed,
+            pending = report.counts.pending,
+            dropped = report.counts.dropped,
             "scheduler run finished"
         );
         Ok(report)
     }
 
-    fn hold_excess_terminations(&self, records: &mut [DecisionRecord]) {
+    /// The decision for one listed instance, with what its note remembers (a first sighting, a
+    /// pending action). `None` when the instance carries no `Schedule` tag.
+    fn decide(
+        &self,
+        mut instance: Instance,
+        window: Window,
+        note: Option<&InstanceNote>,
+    ) -> Option<(DecisionRecord, Verdict)> {
+        let schedule = instance.tags.remove(SCHEDULE_TAG)?;
+        let (note, stale) = match note {
+            Some(n) if n.schedule == schedule => (Some(n), None),
+            other => (None, other),
+        };
+        let verdict = evaluate(
+            &schedule,
+            Some(instance.state),
+            window,
+            note.and_then(|n| n.first_seen),
+        );
+        let is_one_off = matches!(schedule::parse(&schedule), Ok(Schedule::Once(_)));
+        let has_error_tag = instance.tags.contains_key(SCHEDULE_ERROR_TAG);
+        let mut r = DecisionRecord {
+            name: instance.tags.remove("Name"),
+            instance_id: instance.id,
+            state: instance.state,
+            action: verdict.action,
+            reason: verdict.reason.clone(),
+            rewrite_tag: verdict.rewrite_tag.clone(),
+            error_tag: verdict.error_tag.clone(),
+            outcome: Outcome::Unchanged,
+            valid: verdict.valid,
+            attempt: verdict
+                .due
+                .filter(|_| verdict.action != Action::None || verdict.waits)
+                .map(|(action, due_at)| PendingAction {
+                    action,
+                    due_at,
+                    since: window.now,
+                }),
+            pending: None,
+            dropped: None,
+            first_seen: is_one_off.then(|| note.and_then(|n| n.first_seen).unwrap_or(window)),
+            clear_error_tag: has_error_tag
+                && verdict.valid
+                && verdict.error_tag.is_none()
+                && !schedule.trim_start().starts_with('#'),
+            tag_rewritten: false,
+            schedule,
+        };
+        if let Some(p) = stale.and_then(|n| n.pending) {
+            r.dropped = Some(format!(
+                "pending {} (due {}) dropped: the Schedule tag changed",
+                p.action,
+                p.due_at.to_rfc3339()
+            ));
+        }
+        if let Some(p) = note.and_then(|n| n.pending) {
+            self.carry_pending(&mut r, &verdict, p, window);
+        }
+        if verdict.waits {
+            r.pending = r.attempt;
+        }
+        Some((r, verdict))
+    }
+
+    /// A pending action from an earlier run: superseded by a later due action, expired, or tried
+    /// again now.
+    fn carry_pending(
+        &self,
+        r: &mut DecisionRecord,
+        verdict: &Verdict,
+        p: PendingAction,
+        window: Window,
+    ) {
+        let what = format!("pending {} (due {})", p.action, p.due_at.to_rfc3339());
+        if let Some((action, at)) = verdict.due.filter(|(_, at)| *at > p.due_at) {
+            r.dropped = Some(format!(
+                "{what} dropped: {action} is due at {}",
+                at.to_rfc3339()
+            ));
+            return;
+        }
+        let ttl = self.settings.pending_ttl;
+        if window.now >= p.since + ttl {
+            let why = format!(
+                "{what} dropped: not carried out within PendingActionTtlMinutes ({} minutes)",
+                ttl.num_minutes()
+            );
+            if r.first_seen.is_some() {
+                // The one-off is over: consumed, and the tag says why nothing happened.
+                r.rewrite_tag = Some(crate::decide::commented(&r.schedule));
+                r.error_tag = Some(
+                    why.chars()
+                        .take(crate::decide::MAX_TAG_VALUE_CHARS)
+                        .collect(),
+                );
+            }
+            r.dropped = Some(why);
+            return;
+        }
+        match fit(p.action, r.state) {
+            Fit::Applies => {
+                r.action = p.action;
+                r.attempt = Some(p);
+                r.reason = format!("{what} tried again; instance is {}", r.state);
+            }
+            Fit::InTransition => {
+                r.action = Action::None;
+                r.pending = Some(p);
+                r.rewrite_tag = None;
+                r.reason = format!("{what} waits: instance is {}", r.state);
+            }
+            Fit::Moot => {
+                r.action = Action::None;
+                r.reason = format!("{what} no longer needed: instance is {}", r.state);
+            }
+        }
+    }
+
+    /// Terminations beyond what the scheduled event has left under `MaxTerminationsPerRun` are
+    /// held (pending). The rest are reserved for this event first, so that no retry of it, nor
+    /// a crash after terminating, can exceed the cap.
+    async fn cap_terminations(
+        &self,
+        event: Option<EventShare<'_>>,
+        records: &mut [DecisionRecord],
+    ) -> Result<(), RunError> {
         let max = self.settings.max_terminations_per_run;
+        let used = event.map_or(0, |e| e.terminations_used);
+        let wanted = records
+            .iter()
+            .filter(|r| r.action == Action::Terminate)
+            .count();
+        let mut granted = wanted.min(max.saturating_sub(used));
+        if let (Some(event), false, true) = (event, self.settings.dry_run, granted > 0) {
+            if !self
+                .state
+                .reserve_terminations(event.key, used, granted)
+                .await?
+            {
+                // Another attempt of this event reserved meanwhile: hold everything.
+                granted = 0;
+            }
+        }
         for r in records
             .iter_mut()
             .filter(|r| r.action == Action::Terminate)
-            .skip(max)
+            .skip(granted)
         {
             r.outcome = Outcome::Held;
             r.rewrite_tag = None;
-            r.reason = format!("{}; held: at most {max} terminations per run", r.reason);
+            r.reason = format!(
+                "{}; held: at most {max} terminations per scheduled event",
+                r.reason
+            );
         }
+        Ok(())
+    }
+
+    /// Writes the notes that changed: first sightings of one-offs still in force, pending
+    /// actions; forgets the ones no longer needed.
+    async fn save_notes(
+        &self,
+        records: &[DecisionRecord],
+        before: &BTreeMap<String, InstanceNote>,
+    ) -> Result<(), RunError> {
+        let mut save = Vec::new();
+        let mut forget = Vec::new();
+        for r in records {
+            let wanted = r.note();
+            match (&wanted, before.get(&r.instance_id)) {
+                (Some(note), Some(old)) if note == old => {}
+                (Some(note), _) => save.push(note.clone()),
+                (None, Some(_)) => forget.push(r.instance_id.clone()),
+                (None, None) => {}
+            }
+        }
+        self.state.save_notes(&save).await?;
+        self.state.forget_notes(&forget).await?;
+        Ok(())
     }
 }
 
@@ -240,13 +430,46 @@ async fn rewrite_tags<E: Ec2Port, F: Fn() -> bool>(
             // Keep what the state change reported (e.g. Protected); a tag problem only
             // replaces a clean outcome.
             match Outcome::from(applied) {
-                Outcome::Done if r.outcome == Outcome::Unchanged => r.outcome = Outcome::Done,
-                Outcome::Done => {}
+                Outcome::Done => {
+                    r.tag_rewritten = true;
+                    if r.outcome == Outcome::Unchanged {
+                        r.outcome = Outcome::Done;
+                    }
+                }
                 problem if matches!(r.outcome, Outcome::Unchanged | Outcome::Done) => {
                     r.outcome = problem;
                 }
                 _ => {}
             }
+        }
+    }
+}
+
+/// A `ScheduleError` left from an earlier invalid value is removed once the value is valid again.
+async fn clear_stale_errors<E: Ec2Port, F: Fn() -> bool>(
+    ec2: &mut Batches<'_, E, F>,
+    records: &mut [DecisionRecord],
+) {
+    let targets: Targets<usize> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.clear_error_tag)
+        .map(|(i, r)| (i, r.instance_id.clone()))
+        .collect();
+    let keys = [SCHEDULE_ERROR_TAG.to_owned()];
+    for (i, applied) in ec2.delete_tags(&keys, targets).await {
+        let r = &mut records[i];
+        match Outcome::from(applied) {
+            Outcome::Done => {
+                r.reason = format!("{}; stale {SCHEDULE_ERROR_TAG} tag removed", r.reason);
+                if r.outcome == Outcome::Unchanged {
+                    r.outcome = Outcome::Done;
+                }
+            }
+            problem if matches!(r.outcome, Outcome::Unchanged | Outcome::Done) => {
+                r.outcome = problem;
+            }
+            _ => {}
         }
     }
 }

@@ -5,7 +5,8 @@
 //! comment  := "#" anything                      ignored
 //! period   := HH:MM "-" HH:MM                   start, stop (stop is next day when start > stop;
 //!                                               a stop of 24:00 is the end of the start's day)
-//! oneoff   := "-" HH:MM ["T"]                   stop (or terminate) once, today
+//! oneoff   := "-" HH:MM ["T"]                   stop (or terminate) once, on the day the
+//!                                               scheduler first sees it (see OneOff::instant)
 //! days     := day ("," day)* ; day := Mon | Mon-Fri (wrapping ranges allowed, e.g. Fri-Mon);
 //!             a name is 3 or more letters of the English day name, any case
 //! zone     := an IANA name such as Europe/Amsterdam, any case (UTC when absent)
@@ -301,6 +302,35 @@ pub fn local_instant(zone: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc
     }
 }
 
+impl OneOff {
+    /// The one instant this one-off names, fixed by the run that first saw it (its window
+    /// `first_seen_after < t <= first_seen_now`): the first `HH:MM` after the start of that
+    /// window, provided it falls on that run's day in the zone (or inside the window, for a run
+    /// just after midnight). `None` when its time had already passed on that day: it is dropped,
+    /// never carried out a day late.
+    pub fn instant(
+        &self,
+        first_seen_after: DateTime<Utc>,
+        first_seen_now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let first_day = first_seen_after.with_timezone(&self.zone).date_naive();
+        let next = (0..3)
+            .map(|d| local_instant(self.zone, first_day + Duration::days(d), self.at))
+            .find(|t| *t > first_seen_after)?;
+        let run_day = first_seen_now.with_timezone(&self.zone).date_naive();
+        (next <= first_seen_now || next.with_timezone(&self.zone).date_naive() <= run_day)
+            .then_some(next)
+    }
+
+    pub fn event(&self) -> Event {
+        if self.terminate {
+            Event::Terminate
+        } else {
+            Event::Stop
+        }
+    }
+}
+
 /// Longest gap between two instants of any schedule (weekly day sets, plus an overnight stop).
 const LOOKBACK_DAYS: i64 = 9;
 
@@ -347,14 +377,7 @@ impl Schedule {
                     };
                     consider(local_instant(zone, stop_day, p.stop), Event::Stop);
                 }
-                Schedule::Once(o) => {
-                    let event = if o.terminate {
-                        Event::Terminate
-                    } else {
-                        Event::Stop
-                    };
-                    consider(local_instant(zone, day, o.at), event);
-                }
+                Schedule::Once(o) => consider(local_instant(zone, day, o.at), o.event()),
                 Schedule::Ignored => {}
             }
         }
@@ -583,6 +606,84 @@ mod tests {
             None,
             "Thursday's midnight is not Friday's"
         );
+    }
+
+    /// A one-off belongs to the day of the run that first sees it: fired in that run's window
+    /// (catch-up included) or later that day, dropped when its time had passed at the start of
+    /// that window, never a day late.
+    #[test]
+    fn a_one_off_belongs_to_the_day_it_is_first_seen() {
+        let once = |value: &str| match parse(value) {
+            Ok(Schedule::Once(o)) => o,
+            other => panic!("{value}: {other:?}"),
+        };
+        let cases = [
+            // (tag, first run's window start, first run's instant, expected instant)
+            (
+                "-18:30T",
+                "2026-11-23T18:30:00Z",
+                "2026-11-23T18:40:00Z",
+                None,
+            ),
+            (
+                "-18:30T",
+                "2026-11-23T18:35:00Z",
+                "2026-11-23T18:45:00Z",
+                None,
+            ),
+            (
+                "-18:30T",
+                "2026-11-23T18:20:00Z",
+                "2026-11-23T18:40:00Z",
+                Some("2026-11-23T18:30:00Z"),
+            ),
+            (
+                "-20:00",
+                "2026-11-23T18:35:00Z",
+                "2026-11-23T18:45:00Z",
+                Some("2026-11-23T20:00:00Z"),
+            ),
+            // A run just after midnight: yesterday's 23:58 is inside its window, today's 00:02
+            // too, and 23:50 is later today.
+            (
+                "-23:58",
+                "2026-11-23T23:55:00Z",
+                "2026-11-24T00:05:00Z",
+                Some("2026-11-23T23:58:00Z"),
+            ),
+            (
+                "-00:02",
+                "2026-11-23T23:55:00Z",
+                "2026-11-24T00:05:00Z",
+                Some("2026-11-24T00:02:00Z"),
+            ),
+            (
+                "-23:50",
+                "2026-11-23T23:55:00Z",
+                "2026-11-24T00:05:00Z",
+                Some("2026-11-24T23:50:00Z"),
+            ),
+            // In the tag's zone: 18:30 in Amsterdam is 17:30Z in November.
+            (
+                "-18:30 Europe/Amsterdam",
+                "2026-11-23T17:25:00Z",
+                "2026-11-23T17:35:00Z",
+                Some("2026-11-23T17:30:00Z"),
+            ),
+            (
+                "-18:30 Europe/Amsterdam",
+                "2026-11-23T17:35:00Z",
+                "2026-11-23T17:45:00Z",
+                None,
+            ),
+        ];
+        for (tag, after, now, expected) in cases {
+            assert_eq!(
+                once(tag).instant(utc(after), utc(now)),
+                expected.map(utc),
+                "{tag} first seen in ({after}, {now}]"
+            );
+        }
     }
 
     #[test]

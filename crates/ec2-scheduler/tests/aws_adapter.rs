@@ -152,7 +152,7 @@ async fn a_batch_failing_on_one_instance_is_retried_per_instance() {
         [&describe, &batch, &good, &bad]
     );
     let s = scheduler(client);
-    let report = s.run(at(NOW), None).await.unwrap();
+    let report = s.run(at(NOW), None, None).await.unwrap();
     assert_eq!(
         (batch.num_calls(), good.num_calls(), bad.num_calls()),
         (1, 1, 1)
@@ -235,7 +235,7 @@ async fn termination_protection_is_reported() {
         RuleMode::MatchAny,
         [&describe, &terminate, &tags]
     );
-    let report = scheduler(client).run(at(NOW), None).await.unwrap();
+    let report = scheduler(client).run(at(NOW), None, None).await.unwrap();
     assert_eq!(report.counts.protected, 1);
     assert!(report.complete);
     assert_eq!(tags.num_calls(), 1);
@@ -250,7 +250,7 @@ async fn no_change_is_attempted_once_the_deadline_is_near() {
     let s = scheduler(client);
     // the clock reads 08:00 and Lambda will stop us at 08:00:05, inside the 10 s margin
     let report = s
-        .run(at(NOW), Some(at(NOW) + Duration::seconds(5)))
+        .run(at(NOW), None, Some(at(NOW) + Duration::seconds(5)))
         .await
         .unwrap();
     assert_eq!(report.stopped_early, Some("deadline"));
@@ -269,6 +269,20 @@ async fn unavailable_is_transient_and_unknown_codes_are_not() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, Ec2ErrorKind::Unavailable);
+
+    // No capacity now is worth a pending start, retried by the next runs.
+    let capacity = mock!(aws_sdk_ec2::Client::start_instances).then_error(|| {
+        StartInstancesError::generic(error(
+            "InsufficientInstanceCapacity",
+            "We currently do not have sufficient m5.large capacity in the Availability Zone you requested.",
+        ))
+    });
+    let client = mock_client!(aws_sdk_ec2, [&capacity]);
+    let err = AwsEc2::new(client)
+        .change_state(StateChange::Start, &["i-1".into()])
+        .await
+        .unwrap_err();
+    assert!(err.kind.is_transient(), "{err}");
 
     let denied = mock!(aws_sdk_ec2::Client::start_instances).then_error(|| {
         StartInstancesError::generic(error(

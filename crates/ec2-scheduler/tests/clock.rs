@@ -130,6 +130,6 @@ async fn a_recorded_last_run_after_the_clock_is_corrupt_state_and_nothing_happen
 #[tokio::test]
 async fn the_run_records_at_most_the_clock() {
     let s = app("2026-11-23T08:00:00Z", None).scheduler;
-    s.run(at("2026-11-23T08:01:30Z"), None).await.unwrap();
+    s.run(at("2026-11-23T08:01:30Z"), None, None).await.unwrap();
     assert_eq!(s.state.get(), Some(at("2026-11-23T08:00:00Z")));
 }

@@ -29,14 +29,14 @@ proptest! {
         let _ = schedule::parse(&tag);
         let states = [None, Some(InstanceState::Pending), Some(InstanceState::Running), Some(InstanceState::Stopping),
             Some(InstanceState::Stopped), Some(InstanceState::ShuttingDown), Some(InstanceState::Terminated)];
-        let verdict = evaluate(&tag, states[state], window(base, span));
+        let verdict = evaluate(&tag, states[state], window(base, span), None);
         // invalid values are never acted on, always rewritten, and the rewrite fits in a tag
         if !verdict.valid {
             prop_assert_eq!(verdict.action, Action::None);
             prop_assert!(verdict.rewrite_tag.as_ref().is_some_and(|t| t.starts_with('#') && t.chars().count() <= 256));
         }
         // a due instant is inside the window
-        if let Some(due) = verdict.due_at {
+        if let Some((_, due)) = verdict.due {
             let w = window(base, span);
             prop_assert!(w.last_run < due && due <= w.now);
         }
@@ -56,5 +56,29 @@ proptest! {
             if s.latest_due(w.last_run, w.now).is_some() { fired += 1; }
         }
         prop_assert_eq!(fired, 2, "{}", tag);
+    }
+
+    /// Whenever a one-off is first seen, it is due in at most one window of the days that
+    /// follow, and never after the end of the day of the run that first saw it.
+    #[test]
+    fn a_one_off_fires_at_most_once_and_never_a_day_late(h in 0u32..24, m in 0u32..60, base in 0i64..500_000, terminate: bool) {
+        let tag = format!("-{h:02}:{m:02}{}", if terminate { "T" } else { "" });
+        let first = window(base, 10);
+        let end_of_first_day = (first.now + Duration::days(1))
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc();
+        let mut fired = Vec::new();
+        for step in 0..(3 * 144) {
+            let w = window(base + step * 10, 10);
+            if let Some((_, at)) = evaluate(&tag, None, w, Some(first)).due {
+                fired.push(at);
+            }
+        }
+        prop_assert!(fired.len() <= 1, "{} fired at {:?}", tag, fired);
+        if let Some(at) = fired.first() {
+            prop_assert!(*at <= end_of_first_day, "{} fired a day late at {}", tag, at);
+        }
     }
 }

@@ -43,7 +43,7 @@ fn scheduler<E: Ec2Port>(ec2: E, settings: Settings) -> Scheduler<E, MemoryState
 async fn starts_in_batches_and_advances_the_state() {
     let ec2 = InMemoryEc2::new(fleet(250, Stopped, "08:00-19:15"), 1000);
     let s = scheduler(ec2, Settings::default());
-    let report = s.run(at(MONDAY_0800), None).await.unwrap();
+    let report = s.run(at(MONDAY_0800), None, None).await.unwrap();
     assert!(report.complete);
     assert_eq!(report.counts.start, 250);
     // 3 batches of at most 100 ids, one describe page
@@ -57,7 +57,7 @@ async fn starts_in_batches_and_advances_the_state() {
 async fn pages_through_every_instance() {
     let ec2 = InMemoryEc2::new(fleet(2500, Running, "08:00-19:15"), 1000);
     let s = scheduler(ec2, Settings::default());
-    let report = s.run(at(MONDAY_0800), None).await.unwrap();
+    let report = s.run(at(MONDAY_0800), None, None).await.unwrap();
     assert_eq!(report.instances_seen, 2500);
     assert_eq!(s.ec2.calls().describe, 3);
     assert_eq!(report.counts.unchanged, 2500);
@@ -95,6 +95,9 @@ impl Ec2Port for OneBadInstance {
     async fn create_tags(&self, ids: &[String], tags: &[(String, String)]) -> Result<(), Ec2Error> {
         self.inner.create_tags(ids, tags).await
     }
+    async fn delete_tags(&self, ids: &[String], keys: &[String]) -> Result<(), Ec2Error> {
+        self.inner.delete_tags(ids, keys).await
+    }
 }
 
 #[tokio::test]
@@ -104,7 +107,7 @@ async fn a_failed_batch_is_retried_per_instance_so_one_bad_instance_blocks_nothi
         bad: "i-00002",
     };
     let s = scheduler(ec2, Settings::default());
-    let report = s.run(at(MONDAY_0800), None).await.unwrap();
+    let report = s.run(at(MONDAY_0800), None, None).await.unwrap();
     assert_eq!(report.counts.start, 4);
     assert_eq!(report.counts.failed, 1);
     let bad = report
@@ -124,25 +127,33 @@ async fn a_failed_batch_is_retried_per_instance_so_one_bad_instance_blocks_nothi
 }
 
 #[tokio::test]
-async fn throttling_leaves_the_window_open_for_the_retry() {
+async fn throttled_starts_become_pending_and_the_window_advances() {
     let ec2 = InMemoryEc2::new(fleet(3, Stopped, "08:00-19:15"), 1000);
     ec2.throttle_next_writes(1);
     let s = scheduler(ec2, Settings::default());
-    let report = s.run(at(MONDAY_0800), None).await.unwrap();
-    assert!(!report.complete && report.has_transient_failures());
-    assert_eq!(report.counts.failed, 3);
+    let report = s.run(at(MONDAY_0800), None, None).await.unwrap();
+    // The run succeeds (Lambda does not retry it): its shortfall is pending, and reported.
+    assert!(report.complete && !report.has_transient_failures());
+    assert_eq!((report.counts.failed, report.counts.pending), (3, 3));
+    assert!(report.has_news());
+    assert!(
+        report.to_text().contains(
+            "PENDING start (due 2026-11-23T08:00:00Z), retried until 2026-11-23T09:00:00Z"
+        ),
+        "{}",
+        report.to_text()
+    );
     // no per-instance retry on throttling: that would multiply the load
     assert_eq!(s.ec2.calls().change_state, 1);
-    assert_eq!(
-        s.state.get(),
-        None,
-        "state must not advance after a failed run"
+    assert_eq!(s.state.get(), Some(at(MONDAY_0800)), "the window advances");
+    // The next run retries the pending starts, though 08:00 is outside its window.
+    let next = s.run(at("2026-11-23T08:10:00Z"), None, None).await.unwrap();
+    assert_eq!((next.counts.start, next.counts.pending), (3, 0));
+    assert_eq!(s.ec2.instance("i-00002").unwrap().state, Running);
+    assert!(
+        s.state.all_notes().is_empty(),
+        "done: nothing left to remember"
     );
-    // Lambda's retry of the same event covers the same window and succeeds
-    let retry = s.run(at(MONDAY_0800), None).await.unwrap();
-    assert!(retry.complete);
-    assert_eq!(retry.counts.start, 3);
-    assert_eq!(s.state.get(), Some(at(MONDAY_0800)));
 }
 
 #[tokio::test]
@@ -151,7 +162,7 @@ async fn termination_protection_is_reported_not_fatal() {
     instances[1].termination_protected = true;
     let ec2 = InMemoryEc2::new(instances, 1000);
     let s = scheduler(ec2, Settings::default());
-    let report = s.run(at(MONDAY_0800), None).await.unwrap();
+    let report = s.run(at(MONDAY_0800), None, None).await.unwrap();
     assert!(report.complete);
     assert_eq!((report.counts.terminate, report.counts.protected), (2, 1));
     assert_eq!(s.ec2.instance("i-00001").unwrap().state, Running);
@@ -176,7 +187,7 @@ async fn terminations_beyond_the_cap_are_held_with_their_tags() {
             ..Settings::default()
         },
     );
-    let report = s.run(at(MONDAY_0800), None).await.unwrap();
+    let report = s.run(at(MONDAY_0800), None, None).await.unwrap();
     assert_eq!((report.counts.terminate, report.counts.held), (2, 3));
     let terminated = (0..5)
         .filter(|i| s.ec2.instance(&format!("i-{i:05}")).unwrap().state == Terminated)
@@ -216,13 +227,38 @@ async fn stops_before_the_deadline_with_a_partial_report() {
     // reads: the run's clock at +0, describe at +1, batches at +2, +3, then +4 is within the
     // margin of +14
     let deadline = at(MONDAY_0800) + Duration::seconds(14);
-    let report = s.run(at(MONDAY_0800), Some(deadline)).await.unwrap();
-    assert!(!report.complete);
-    assert_eq!(report.stopped_early, Some("deadline"));
+    let report = s.run(at(MONDAY_0800), None, Some(deadline)).await.unwrap();
     assert_eq!(report.counts.start, 200);
     assert_eq!(report.counts.not_attempted, 250);
     assert_eq!(s.ec2.calls().change_state, 2);
     assert_eq!(s.ec2.instance("i-00449").unwrap().state, Stopped);
+    // Every instance was decided: the ones not reached are pending actions of their own, and
+    // the window moves on.
+    assert_eq!(report.counts.pending, 250);
+    assert_eq!(s.state.all_notes().len(), 250);
+    assert_eq!(s.state.get(), Some(at(MONDAY_0800)));
+}
+
+#[tokio::test]
+async fn a_listing_cut_short_by_the_deadline_leaves_the_window_open() {
+    let ec2 = InMemoryEc2::new(fleet(450, Stopped, "08:00-19:15"), 100);
+    let s = Scheduler {
+        ec2,
+        state: MemoryState::default(),
+        clock: TickingClock(AtomicI64::new(0)),
+        settings: Settings::default(),
+    };
+    // reads: the run's clock at +0, pages at +1, +2, then +3 is within the margin of +13
+    let deadline = at(MONDAY_0800) + Duration::seconds(13);
+    let report = s.run(at(MONDAY_0800), None, Some(deadline)).await.unwrap();
+    assert!(!report.complete);
+    assert_eq!(report.stopped_early, Some("deadline"));
+    assert_eq!(s.ec2.calls().describe, 2);
+    assert_eq!(
+        s.ec2.calls().change_state,
+        0,
+        "nothing acted on half a fleet"
+    );
     assert_eq!(s.state.get(), None, "the next run covers this window again");
     assert!(report.to_text().contains("INCOMPLETE"));
 }
@@ -237,11 +273,11 @@ async fn the_window_starts_at_the_last_successful_run() {
         settings: Settings::default(),
     };
     // ticks from 08:10 to 19:50 were missed: the 19:15 stop is caught up
-    let report = s.run(at("2026-11-23T20:00:00Z"), None).await.unwrap();
+    let report = s.run(at("2026-11-23T20:00:00Z"), None, None).await.unwrap();
     assert_eq!(report.window.last_run, at("2026-11-23T08:00:00Z"));
     assert_eq!(report.counts.stop, 1);
     // a replayed older event does not move the mark backwards
-    s.run(at("2026-11-23T10:00:00Z"), None).await.unwrap();
+    s.run(at("2026-11-23T10:00:00Z"), None, None).await.unwrap();
     assert_eq!(s.state.get(), Some(at("2026-11-23T20:00:00Z")));
 }
 
@@ -255,7 +291,7 @@ async fn manual_changes_between_instants_are_respected() {
         clock: FixedClock::at(at("2026-11-23T21:10:00Z")),
         settings: Settings::default(),
     };
-    let report = s.run(at("2026-11-23T21:10:00Z"), None).await.unwrap();
+    let report = s.run(at("2026-11-23T21:10:00Z"), None, None).await.unwrap();
     assert_eq!(report.counts.stop, 0);
     assert_eq!(s.ec2.instance("i-00000").unwrap().state, Running);
 }
@@ -276,7 +312,7 @@ async fn dry_run_plans_everything_and_changes_nothing() {
             ..Settings::default()
         },
     );
-    let report = s.run(at(MONDAY_0800), None).await.unwrap();
+    let report = s.run(at(MONDAY_0800), None, None).await.unwrap();
     assert_eq!(
         (
             report.counts.start,
@@ -304,7 +340,7 @@ async fn identical_rewrites_share_one_create_tags_call() {
     ));
     let ec2 = InMemoryEc2::new(instances, 1000);
     let s = scheduler(ec2, Settings::default());
-    let report = s.run(at(MONDAY_0800), None).await.unwrap();
+    let report = s.run(at(MONDAY_0800), None, None).await.unwrap();
     assert_eq!(report.counts.invalid, 31);
     assert_eq!(s.ec2.calls().create_tags, 2);
     let tags = s.ec2.instance("i-00007").unwrap().tags;

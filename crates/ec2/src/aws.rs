@@ -78,9 +78,16 @@ where
         (_, "RequestLimitExceeded" | "Throttling" | "ThrottlingException") => {
             Ec2ErrorKind::Throttled
         }
-        (_, "" | "InternalError" | "Unavailable" | "ServiceUnavailable" | "InternalFailure") => {
-            Ec2ErrorKind::Unavailable
-        }
+        // Capacity comes back: a start refused for it is worth retrying on a later run.
+        (
+            _,
+            ""
+            | "InternalError"
+            | "Unavailable"
+            | "ServiceUnavailable"
+            | "InternalFailure"
+            | "InsufficientInstanceCapacity",
+        ) => Ec2ErrorKind::Unavailable,
         _ => Ec2ErrorKind::Other,
     };
     let code = if code.is_empty() {
@@ -199,6 +206,19 @@ impl Ec2Port for AwsEc2 {
             .collect();
         self.client
             .create_tags()
+            .set_resources(Some(ids.to_vec()))
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ec2_error)
+    }
+
+    async fn delete_tags(&self, ids: &[String], keys: &[String]) -> Result<(), Ec2Error> {
+        // A tag given without a value is deleted whatever its value.
+        let tags = keys.iter().map(|k| Tag::builder().key(k).build()).collect();
+        self.client
+            .delete_tags()
             .set_resources(Some(ids.to_vec()))
             .set_tags(Some(tags))
             .send()

@@ -124,6 +124,23 @@ pub async fn create_tags_in_batches<E: Ec2Port>(
     batched.outcomes
 }
 
+/// Removes the tags with `keys` from every id, in batches with the per-instance fallback.
+pub async fn delete_tags_in_batches<E: Ec2Port>(
+    ec2: &E,
+    ids: &[String],
+    keys: &[String],
+    batch_size: usize,
+    out_of_time: impl Fn() -> bool,
+    calls: &mut CallCounts,
+) -> Vec<Applied> {
+    let batched = apply_in_batches(ids, batch_size, out_of_time, |batch| async move {
+        ec2.delete_tags(&batch, keys).await
+    })
+    .await;
+    calls.delete_tags += batched.calls;
+    batched.outcomes
+}
+
 /// Instances to act on, each with a key of the caller's that comes back with its outcome.
 pub type Targets<K> = Vec<(K, String)>;
 
@@ -186,6 +203,25 @@ impl<'a, E: Ec2Port, F: Fn() -> bool> Batches<'a, E, F> {
             self.ec2,
             &ids,
             tags,
+            self.batch_size,
+            &self.out_of_time,
+            &mut self.calls,
+        )
+        .await;
+        keys.into_iter().zip(outcomes).collect()
+    }
+
+    /// Removes the tags with `tag_keys` from every target's instance.
+    pub async fn delete_tags<K>(
+        &mut self,
+        tag_keys: &[String],
+        targets: Targets<K>,
+    ) -> Vec<(K, Applied)> {
+        let (keys, ids): (Vec<K>, Vec<String>) = targets.into_iter().unzip();
+        let outcomes = delete_tags_in_batches(
+            self.ec2,
+            &ids,
+            tag_keys,
             self.batch_size,
             &self.out_of_time,
             &mut self.calls,

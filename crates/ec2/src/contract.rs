@@ -224,4 +224,21 @@ pub async fn tags<H: Ec2Harness>(h: &H) {
         Some("b"),
         "other tags are kept"
     );
+
+    // DeleteTags by key removes the tag whatever its value, and a key an instance lacks is fine.
+    port.delete_tags(&ids, &["ScheduleError".to_owned(), "Absent".to_owned()])
+        .await
+        .unwrap_or_else(|e| panic!("delete_tags: {e}"));
+    let page = port
+        .describe_page(&query, None)
+        .await
+        .unwrap_or_else(|e| panic!("describe: {e}"));
+    for instance in &page.instances {
+        assert_eq!(instance.tag("ScheduleError"), None, "{}", instance.id);
+        assert_eq!(
+            instance.tag("Schedule"),
+            Some("#9to5"),
+            "other keys are kept"
+        );
+    }
 }

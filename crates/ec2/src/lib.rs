@@ -14,8 +14,8 @@ pub mod outcome;
 #[cfg(feature = "aws")]
 pub use aws::{client, ec2_error, AwsEc2};
 pub use batch::{
-    apply_in_batches, change_state_in_batches, create_tags_in_batches, describe_all, Applied,
-    Batches, Targets,
+    apply_in_batches, change_state_in_batches, create_tags_in_batches, delete_tags_in_batches,
+    describe_all, Applied, Batches, Targets,
 };
 pub use memory::{FakeInstance, InMemoryEc2};
 pub use model::{

@@ -234,4 +234,19 @@ impl Ec2Port for InMemoryEc2 {
         }
         Ok(())
     }
+
+    async fn delete_tags(&self, ids: &[String], keys: &[String]) -> Result<(), Ec2Error> {
+        let mut inner = self.lock();
+        inner.calls.delete_tags += 1;
+        Self::take_throttle(&mut inner)?;
+        if let Some(missing) = ids.iter().find(|id| !inner.instances.contains_key(*id)) {
+            return Err(Self::not_found(missing));
+        }
+        for id in ids {
+            if let Some(i) = inner.instances.get_mut(id) {
+                i.tags.retain(|k, _| !keys.contains(k));
+            }
+        }
+        Ok(())
+    }
 }

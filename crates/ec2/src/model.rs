@@ -195,6 +195,7 @@ pub struct CallCounts {
     pub describe: usize,
     pub change_state: usize,
     pub create_tags: usize,
+    pub delete_tags: usize,
 }
 
 pub trait Ec2Port: Send + Sync {
@@ -217,6 +218,14 @@ pub trait Ec2Port: Send + Sync {
         &self,
         ids: &[String],
         tags: &[(String, String)],
+    ) -> impl Future<Output = Result<(), Ec2Error>> + Send;
+
+    /// Removes the tags with these keys (whatever their values) from every instance in `ids`, in
+    /// one call. A key an instance does not carry is not an error.
+    fn delete_tags(
+        &self,
+        ids: &[String],
+        keys: &[String],
     ) -> impl Future<Output = Result<(), Ec2Error>> + Send;
 }
 

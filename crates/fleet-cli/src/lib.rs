@@ -9,18 +9,25 @@ use tagging_policy::ports::{CreatorLookup, LookupError, RuleSource};
 use tagging_policy::rules::Policy;
 use tagging_policy::{Engine, RuleAction, Settings as TaggingSettings, Trigger};
 
-/// `fleet schedule explain`: one JSON object.
+/// `fleet schedule explain`: one JSON object. `first_seen` is the start of the window of the run
+/// that first saw the tag (default: this run's, `last_run`); that run's window is taken to be as
+/// long as this one.
 pub fn explain(
     tag: &str,
     at: DateTime<Utc>,
     last_run: Option<DateTime<Utc>>,
     state: Option<InstanceState>,
+    first_seen: Option<DateTime<Utc>>,
 ) -> serde_json::Value {
     let window = Window {
         last_run: last_run.unwrap_or(at - Duration::minutes(10)),
         now: at,
     };
-    let verdict = evaluate(tag, state, window);
+    let first_seen = first_seen.map(|after| Window {
+        last_run: after,
+        now: after + (window.now - window.last_run),
+    });
+    let verdict = evaluate(tag, state, window, first_seen);
     serde_json::json!({
         "valid": verdict.valid,
         "action": verdict.action,
@@ -45,7 +52,10 @@ pub async fn plan<E: Ec2Port, S: StateStore>(
             ..Settings::default()
         },
     };
-    scheduler.run(at, None).await.map_err(|e| e.to_string())
+    scheduler
+        .run(at, None, None)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// A state store that only knows the given last run (used without `--state-table`).

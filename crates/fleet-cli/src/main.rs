@@ -107,6 +107,10 @@ enum Schedule {
         /// The instance's state; without it the due action is printed whatever the state.
         #[arg(long, value_parser = instance_state)]
         state: Option<InstanceState>,
+        /// For a one-off: the start of the window of the run that first saw the tag (defaults
+        /// to --last-run: first seen by this run). It fixes the day the one-off belongs to.
+        #[arg(long, value_parser = rfc3339)]
+        first_seen: Option<DateTime<Utc>>,
     },
     /// What a run would do now to the instances of the configured account (or AWS_ENDPOINT_URL),
     /// read-only.
@@ -142,8 +146,9 @@ async fn main() -> ExitCode {
             at,
             last_run,
             state,
+            first_seen,
         }) => {
-            println!("{}", explain(&tag, at, last_run, state));
+            println!("{}", explain(&tag, at, last_run, state, first_seen));
             ExitCode::SUCCESS
         }
         Command::Schedule(Schedule::Plan {

@@ -92,6 +92,23 @@ fn explain_one_offs_and_invalid_values() {
         (v["action"].clone(), v["rewrite_tag"].clone()),
         (json!("terminate"), json!("#-19:15T"))
     );
+    // -18:30T first seen by the 18:40 run (window from 18:30): dropped, never carried out.
+    let late = explain(&["--tag", "-18:30T", "--at", "2026-11-23T18:40:00Z"]);
+    assert_eq!(
+        (late["action"].clone(), late["rewrite_tag"].clone()),
+        (json!("none"), json!("#-18:30T"))
+    );
+    assert!(late["reason"].as_str().unwrap().starts_with("dropped"));
+    // The same tag first seen at 12:00 (--first-seen: that run's window start) fires at 18:30.
+    let noon = explain(&[
+        "--tag",
+        "-18:30T",
+        "--at",
+        "2026-11-23T18:30:00Z",
+        "--first-seen",
+        "2026-11-23T11:50:00Z",
+    ]);
+    assert_eq!(noon["action"], "terminate");
     let v = explain(&["--tag", "nine to five", "--at", "2026-11-23T19:20:00Z"]);
     assert_eq!(v["valid"], false);
     assert_eq!(v["action"], "none");
