@@ -56,6 +56,7 @@ async fn main() {
         rules: MemoryRules(seed_rows()),
         lookup: FakeLookup::new(ids.iter().map(|id| (id.as_str(), "alice"))),
         clock: FixedClock::at(now),
+        state: tagging_policy::memory::MemoryPolicyState::default(),
         settings: settings.clone(),
     };
     let started = Instant::now();
@@ -95,6 +96,7 @@ async fn main() {
         rules: DynamoRules::new(ddb, "bench-rules"),
         lookup: FakeLookup::new(launched.iter().map(|id| (id.as_str(), "alice"))),
         clock: FixedClock::at(now),
+        state: tagging_policy::memory::MemoryPolicyState::default(),
         settings,
     };
     let started = Instant::now();

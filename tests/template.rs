@@ -203,3 +203,44 @@ fn the_scheduler_deletes_only_schedule_error_and_its_state_expires() {
         assert_eq!(config.is_ok(), ok, "{value}");
     }
 }
+
+/// Runs of the scheduler and the tagging policy never overlap: reserved concurrency when the
+/// account allows it (ReserveConcurrency), and each touches only its own keys of the shared
+/// state table, where its lease and event ledger live.
+#[test]
+fn serial_functions_reserve_concurrency_on_request_and_keep_to_their_keys() {
+    let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    assert!(
+        !template.contains("ReservedConcurrentExecutions: 1\n"),
+        "a fixed reservation fails to deploy in accounts at the default quota"
+    );
+    let resources = resources(&template);
+    for (function, prefix) in [
+        (
+            "Ec2SchedulerFunction",
+            "[\"ec2-scheduler\", \"ec2-scheduler#*\"]",
+        ),
+        ("TaggingPolicyFunction", "[\"tagging-policy#*\"]"),
+    ] {
+        let body = resources
+            .iter()
+            .find(|(n, _)| n == function)
+            .unwrap_or_else(|| panic!("{function}"))
+            .1
+            .join("\n");
+        assert!(
+            body.contains(
+                "ReservedConcurrentExecutions: !If [ReservesConcurrency, 1, !Ref AWS::NoValue]"
+            ),
+            "{function}"
+        );
+        assert!(
+            body.contains("STATE_TABLE: !Ref SchedulerStateTable"),
+            "{function}"
+        );
+        assert!(
+            body.contains(&format!("dynamodb:LeadingKeys: {prefix}")),
+            "{function} keeps to its own keys"
+        );
+    }
+}

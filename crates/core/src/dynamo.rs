@@ -111,6 +111,224 @@ pub async fn batch_write(
     Ok(())
 }
 
+/// The event ledger in a state table keyed by `Id`: `<prefix>event#<event id>` (`Actions`
+/// reserved, the report) and `<prefix>lease` (`Owner`, `Until`), each with `ExpiresAt` for the
+/// table's TTL.
+#[derive(Debug, Clone)]
+pub struct DynamoLedger {
+    client: Client,
+    table: String,
+    prefix: String,
+    service: &'static str,
+}
+
+/// Lambda gives up retrying an event after MaximumEventAgeInSeconds (at most 6 hours).
+const EVENT_RETENTION: chrono::Duration = chrono::Duration::days(1);
+
+fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn expires(at: chrono::DateTime<chrono::Utc>) -> AttributeValue {
+    AttributeValue::N((at + EVENT_RETENTION).timestamp().to_string())
+}
+
+fn is_condition_failure<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+impl DynamoLedger {
+    /// `prefix` is the function's own part of the table (`ec2-scheduler#`); errors name `service`.
+    pub fn new(
+        client: Client,
+        table: impl Into<String>,
+        prefix: impl Into<String>,
+        service: &'static str,
+    ) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            prefix: prefix.into(),
+            service,
+        }
+    }
+
+    fn key(&self, suffix: &str) -> Item {
+        HashMap::from([(
+            "Id".to_owned(),
+            AttributeValue::S(format!("{}{suffix}", self.prefix)),
+        )])
+    }
+
+    fn event_key(&self, event_id: &str) -> Item {
+        self.key(&format!("event#{event_id}"))
+    }
+
+    fn corrupt(&self, detail: String) -> ServiceError {
+        ServiceError::new(self.service, ErrorClass::CorruptState, detail)
+    }
+}
+
+impl crate::ledger::EventLedger for DynamoLedger {
+    async fn event(&self, event_id: &str) -> Result<crate::ledger::EventRecord, ServiceError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(self.event_key(event_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| service_error(self.service, &e))?;
+        let Some(item) = out.item() else {
+            return Ok(crate::ledger::EventRecord::default());
+        };
+        let actions = match item.get("Actions") {
+            Some(v) => v
+                .as_n()
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| self.corrupt(format!("Actions of event {event_id}")))?,
+            None => 0,
+        };
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let report = match (text("ReportSubject"), text("ReportText")) {
+            (Some(subject), Some(text)) => Some(crate::ledger::StoredReport {
+                subject,
+                text,
+                published: matches!(
+                    item.get("ReportPublished"),
+                    Some(AttributeValue::Bool(true))
+                ),
+            }),
+            _ => None,
+        };
+        Ok(crate::ledger::EventRecord { actions, report })
+    }
+
+    async fn reserve(
+        &self,
+        event: crate::ledger::EventKey<'_>,
+        used: usize,
+        count: usize,
+    ) -> Result<bool, ServiceError> {
+        let condition = if used == 0 {
+            "attribute_not_exists(Actions) OR Actions = :used"
+        } else {
+            "Actions = :used"
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.event_key(event.id)))
+            .update_expression("ADD Actions :count SET ExpiresAt = :ttl")
+            .condition_expression(condition)
+            .expression_attribute_values(":used", AttributeValue::N(used.to_string()))
+            .expression_attribute_values(":count", AttributeValue::N(count.to_string()))
+            .expression_attribute_values(":ttl", expires(event.at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(service_error(self.service, &e)),
+        }
+    }
+
+    async fn store_report(
+        &self,
+        event: crate::ledger::EventKey<'_>,
+        subject: &str,
+        text: &str,
+    ) -> Result<(), ServiceError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.event_key(event.id)))
+            .update_expression(
+                "SET ReportSubject = :subject, ReportText = :text, ReportPublished = :no, ExpiresAt = :ttl",
+            )
+            .expression_attribute_values(":subject", AttributeValue::S(subject.to_owned()))
+            .expression_attribute_values(":text", AttributeValue::S(text.to_owned()))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":ttl", expires(event.at))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| service_error(self.service, &e))
+    }
+
+    async fn mark_report_published(&self, event_id: &str) -> Result<(), ServiceError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.event_key(event_id)))
+            .update_expression("SET ReportPublished = :yes")
+            .condition_expression("attribute_exists(ReportText)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| service_error(self.service, &e))
+    }
+
+    async fn acquire_lease(
+        &self,
+        owner: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, ServiceError> {
+        let mut item = self.key("lease");
+        item.insert("Owner".into(), AttributeValue::S(owner.to_owned()));
+        item.insert("Until".into(), AttributeValue::S(stamp(until)));
+        item.insert("ExpiresAt".into(), expires(until));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            // Fixed-width UTC stamps compare correctly as strings.
+            .condition_expression("attribute_not_exists(Id) OR #until < :now OR #owner = :owner")
+            .expression_attribute_names("#until", "Until")
+            .expression_attribute_names("#owner", "Owner")
+            .expression_attribute_values(":now", AttributeValue::S(stamp(now)))
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(service_error(self.service, &e)),
+        }
+    }
+
+    async fn release_lease(&self, owner: &str) -> Result<(), ServiceError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key("lease")))
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", "Owner")
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
+            .send()
+            .await;
+        match result {
+            // Someone else's (ours had expired): not ours to release.
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            other => other
+                .map(|_| ())
+                .map_err(|e| service_error(self.service, &e)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

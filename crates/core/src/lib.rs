@@ -22,6 +22,7 @@ pub mod handler;
 pub mod http;
 #[cfg(feature = "aws")]
 pub mod lambda;
+pub mod ledger;
 pub mod notify;
 pub mod telemetry;
 
@@ -34,4 +35,4 @@ pub use error::{Classified, ErrorClass, HandlerError, ServiceError};
 pub use handler::EventHandler;
 #[cfg(feature = "http")]
 pub use handler::HttpHandler;
-pub use notify::{deliver, Notifier, Outage, RecordingNotifier, RunSummary};
+pub use notify::{Notifier, Outage, RecordingNotifier, RunSummary};

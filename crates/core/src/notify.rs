@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::error::{ErrorClass, HandlerError, ServiceError};
+use crate::error::{ErrorClass, ServiceError};
 
 /// SNS limits: subject ≤ 100 characters, message ≤ 256 KiB.
 pub const MAX_SUBJECT_CHARS: usize = 100;
@@ -24,28 +24,6 @@ pub trait RunSummary {
     fn to_text(&self) -> String;
     /// Changes that failed for a reason another invocation may not hit (throttling, 5xx).
     fn transient_failures(&self) -> usize;
-}
-
-/// Ends an invocation: the report goes out when it has news, then the invocation fails with
-/// `ActionsFailed` if something failed transiently, so Lambda retries it (and the failure is not
-/// hidden behind a success).
-pub async fn deliver<R: RunSummary, N: Notifier>(
-    report: R,
-    notifier: Option<&N>,
-) -> Result<R, HandlerError> {
-    if let (Some(notifier), true) = (notifier, report.has_news()) {
-        notifier
-            .publish(&report.subject(), &report.to_text())
-            .await
-            .map_err(|e| HandlerError::from_error(&e))?;
-    }
-    match report.transient_failures() {
-        0 => Ok(report),
-        n => Err(HandlerError::new(
-            ErrorClass::ActionsFailed,
-            format!("{n} change(s) failed transiently (throttling or a service unavailable); the invocation will be retried"),
-        )),
-    }
 }
 
 /// The subject as SNS takes it: at most 100 characters.
@@ -111,7 +89,7 @@ impl<N: Notifier> Notifier for Outage<N> {
         {
             return Err(ServiceError::new(
                 "SNS",
-                crate::ErrorClass::Unavailable,
+                ErrorClass::Unavailable,
                 "InternalError: the service is unavailable (outage)",
             ));
         }
@@ -122,87 +100,6 @@ impl<N: Notifier> Notifier for Outage<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    struct Summary {
-        news: bool,
-        transient: usize,
-    }
-
-    impl RunSummary for Summary {
-        fn has_news(&self) -> bool {
-            self.news
-        }
-        fn subject(&self) -> String {
-            "subject".into()
-        }
-        fn to_text(&self) -> String {
-            "text".into()
-        }
-        fn transient_failures(&self) -> usize {
-            self.transient
-        }
-    }
-
-    #[tokio::test]
-    async fn deliver_sends_news_and_fails_on_transient_failures_after_sending() {
-        let notifier = RecordingNotifier::default();
-        let quiet = Summary {
-            news: false,
-            transient: 0,
-        };
-        assert!(deliver(quiet, Some(&notifier)).await.is_ok());
-        assert!(notifier.sent().is_empty(), "no news, no message");
-
-        let failed = Summary {
-            news: true,
-            transient: 2,
-        };
-        let err = deliver(failed, Some(&notifier)).await.err().unwrap();
-        assert_eq!(err.error_type(), "ActionsFailed");
-        assert!(
-            err.message.starts_with("2 change(s) failed transiently"),
-            "{}",
-            err.message
-        );
-        assert_eq!(
-            notifier.sent(),
-            [("subject".to_owned(), "text".to_owned())],
-            "the report goes out before the invocation fails"
-        );
-        let no_topic: Option<&RecordingNotifier> = None;
-        assert!(deliver(
-            Summary {
-                news: true,
-                transient: 0
-            },
-            no_topic
-        )
-        .await
-        .is_ok());
-    }
-
-    #[tokio::test]
-    async fn a_failed_publish_fails_the_invocation_with_its_class() {
-        let notifier = RecordingNotifier {
-            failure: Some(ServiceError::new(
-                "SNS",
-                ErrorClass::Throttled,
-                "Throttling: Rate exceeded",
-            )),
-            ..RecordingNotifier::default()
-        };
-        let err = deliver(
-            Summary {
-                news: true,
-                transient: 0,
-            },
-            Some(&notifier),
-        )
-        .await
-        .err()
-        .unwrap();
-        assert_eq!(err.error_type(), "Throttled");
-    }
 
     #[test]
     fn long_messages_are_cut_at_a_char_boundary() {

@@ -1,5 +1,5 @@
 //! The notifier's contract over the SNS adapter against the local stand-in and the recording
-//! notifier.
+//! notifier; the event ledger's over DynamoDB in the stand-in and memory.
 
 use fleet_core::contract::NotifierHarness;
 use fleet_core::{RecordingNotifier, SnsNotifier};
@@ -51,4 +51,18 @@ impl NotifierHarness for Recording {
 #[tokio::test]
 async fn recording_notifier() {
     fleet_core::contract::notifier(&Recording(RecordingNotifier::default())).await;
+}
+
+#[tokio::test]
+async fn memory_event_ledger() {
+    fleet_core::contract::event_ledger(&fleet_core::ledger::MemoryLedger::default()).await;
+}
+
+#[tokio::test]
+async fn dynamodb_event_ledger_against_the_stand_in() {
+    let moto = Moto::start();
+    let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config());
+    fleet_testkit::seed::create_state_table(&ddb, "state").await;
+    let ledger = fleet_core::dynamo::DynamoLedger::new(ddb, "state", "fn#", "state table");
+    fleet_core::contract::event_ledger(&ledger).await;
 }

@@ -6,8 +6,9 @@
 //!   sighting `FirstSeenAfter`/`FirstSeenAt`, the pending `PendingAction`/`PendingDue`/
 //!   `PendingSince`), read for every listed instance with BatchGetItem and written only when it
 //!   changes; one item per instance, so no fleet outgrows the 400 KB item limit;
-//! - `ec2-scheduler#event#<event id>`: `Terminations` reserved and the report of one scheduled
-//!   event across Lambda's retries.
+//! - `ec2-scheduler#event#<event id>` and `ec2-scheduler#lease`: the shared event ledger
+//!   (`fleet_core::dynamo::DynamoLedger`): terminations reserved and the report of one scheduled
+//!   event across Lambda's retries, and the lease that keeps runs from overlapping.
 //!
 //! Notes and events carry `ExpiresAt` (the table's TTL attribute), so items of terminated
 //! instances and old events go away on their own.
@@ -17,9 +18,9 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use std::collections::HashMap;
 
 use crate::decide::{Action, Window};
-use crate::ports::{EventKey, EventRecord, InstanceNote, PendingAction, StateStore, StoredReport};
+use crate::ports::{InstanceNote, PendingAction, StateStore};
 use fleet_core::aws::service_error;
-use fleet_core::dynamo::{batch_get, batch_write, Item};
+use fleet_core::dynamo::{batch_get, batch_write, DynamoLedger, Item};
 use fleet_core::{ErrorClass, ServiceError};
 
 pub use fleet_ec2::{ec2_error, AwsEc2};
@@ -34,22 +35,22 @@ pub struct DynamoState {
     client: aws_sdk_dynamodb::Client,
     table: String,
     id: String,
+    ledger: DynamoLedger,
 }
 
 const KEY: &str = "Id";
 const LAST_RUN: &str = "LastSuccessfulRun";
 const NOTE_PREFIX: &str = "ec2-scheduler#instance#";
-const EVENT_PREFIX: &str = "ec2-scheduler#event#";
 /// Notes outlive anything they hold (a one-off's day, a pending action's TTL) by far.
 const NOTE_RETENTION_DAYS: i64 = 7;
-/// Lambda gives up retrying an event after MaximumEventAgeInSeconds (10 minutes).
-const EVENT_RETENTION_DAYS: i64 = 1;
 
 impl DynamoState {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        let table = table.into();
         Self {
+            ledger: DynamoLedger::new(client.clone(), table.clone(), "ec2-scheduler#", SERVICE),
             client,
-            table: table.into(),
+            table,
             id: "ec2-scheduler".to_owned(),
         }
     }
@@ -165,6 +166,8 @@ fn note_item(note: &InstanceNote) -> Item {
 }
 
 impl StateStore for DynamoState {
+    type Ledger = DynamoLedger;
+
     async fn last_successful_run(&self) -> Result<Option<DateTime<Utc>>, ServiceError> {
         let out = self
             .client
@@ -251,113 +254,7 @@ impl StateStore for DynamoState {
         batch_write(&self.client, SERVICE, &self.table, writes).await
     }
 
-    async fn event(&self, event_id: &str) -> Result<EventRecord, ServiceError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("{EVENT_PREFIX}{event_id}"))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| service_error(SERVICE, &e))?;
-        let Some(item) = out.item() else {
-            return Ok(EventRecord::default());
-        };
-        let terminations = match item.get("Terminations") {
-            Some(v) => v
-                .as_n()
-                .ok()
-                .and_then(|n| n.parse().ok())
-                .ok_or_else(|| corrupt(format!("Terminations of event {event_id}")))?,
-            None => 0,
-        };
-        let report = match (text(item, "ReportSubject")?, text(item, "ReportText")?) {
-            (Some(subject), Some(body)) => Some(StoredReport {
-                subject: subject.to_owned(),
-                text: body.to_owned(),
-                published: matches!(
-                    item.get("ReportPublished"),
-                    Some(AttributeValue::Bool(true))
-                ),
-            }),
-            _ => None,
-        };
-        Ok(EventRecord {
-            terminations,
-            report,
-        })
-    }
-
-    async fn reserve_terminations(
-        &self,
-        event: EventKey<'_>,
-        used: usize,
-        count: usize,
-    ) -> Result<bool, ServiceError> {
-        let condition = if used == 0 {
-            "attribute_not_exists(Terminations) OR Terminations = :used"
-        } else {
-            "Terminations = :used"
-        };
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("{EVENT_PREFIX}{}", event.id))))
-            .update_expression("ADD Terminations :count SET ExpiresAt = :ttl")
-            .condition_expression(condition)
-            .expression_attribute_values(":used", AttributeValue::N(used.to_string()))
-            .expression_attribute_values(":count", AttributeValue::N(count.to_string()))
-            .expression_attribute_values(":ttl", expires(event.at, EVENT_RETENTION_DAYS))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(service_error(SERVICE, &e)),
-        }
-    }
-
-    async fn store_report(
-        &self,
-        event: EventKey<'_>,
-        subject: &str,
-        body: &str,
-    ) -> Result<(), ServiceError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("{EVENT_PREFIX}{}", event.id))))
-            .update_expression(
-                "SET ReportSubject = :subject, ReportText = :text, ReportPublished = :no, ExpiresAt = :ttl",
-            )
-            .expression_attribute_values(":subject", s(subject))
-            .expression_attribute_values(":text", s(body))
-            .expression_attribute_values(":no", AttributeValue::Bool(false))
-            .expression_attribute_values(":ttl", expires(event.at, EVENT_RETENTION_DAYS))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| service_error(SERVICE, &e))
-    }
-
-    async fn mark_report_published(&self, event_id: &str) -> Result<(), ServiceError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("{EVENT_PREFIX}{event_id}"))))
-            .update_expression("SET ReportPublished = :yes")
-            .condition_expression("attribute_exists(ReportText)")
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| service_error(SERVICE, &e))
+    fn ledger(&self) -> &DynamoLedger {
+        &self.ledger
     }
 }

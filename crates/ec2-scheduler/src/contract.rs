@@ -1,12 +1,12 @@
 //! The state store's contract, over the DynamoDB adapter (against the local stand-in) and the
 //! in-memory store: the last successful run is read back exactly and never moves backwards, even
-//! when an older run records late; notes round-trip and are forgotten; an event's terminations
-//! are reserved only from the count the caller saw, and its report is kept until published.
+//! when an older run records late; notes round-trip and are forgotten. (The event ledger has its
+//! own suite in fleet-core.)
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::decide::{Action, Window};
-use crate::ports::{EventKey, InstanceNote, PendingAction, StateStore};
+use crate::ports::{InstanceNote, PendingAction, StateStore};
 
 pub async fn state_store<S: StateStore>(store: &S) {
     let read = || async {
@@ -40,7 +40,6 @@ pub async fn state_store<S: StateStore>(store: &S) {
     assert_eq!(read().await, Some(t2));
 
     notes(store, t1).await;
-    events(store, t1).await;
 }
 
 async fn notes<S: StateStore>(store: &S, t1: DateTime<Utc>) {
@@ -108,44 +107,4 @@ async fn notes<S: StateStore>(store: &S, t1: DateTime<Utc>) {
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .is_empty());
-}
-
-async fn events<S: StateStore>(store: &S, t1: DateTime<Utc>) {
-    let key = EventKey {
-        id: "5f0b6c9e-evt",
-        at: t1,
-    };
-    let fresh = store.event(key.id).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!((fresh.terminations, fresh.report), (0, None));
-    let reserve = |used, count| async move {
-        store
-            .reserve_terminations(key, used, count)
-            .await
-            .unwrap_or_else(|e| panic!("reserve: {e}"))
-    };
-    assert!(reserve(0, 2).await);
-    assert!(!reserve(0, 1).await, "another attempt reserved meanwhile");
-    assert!(reserve(2, 1).await);
-    store
-        .store_report(key, "EC2 scheduler report", "line 1\nline 2 — ünïcode")
-        .await
-        .unwrap_or_else(|e| panic!("store: {e}"));
-    let stored = store.event(key.id).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(stored.terminations, 3);
-    let report = stored.report.unwrap_or_else(|| panic!("report kept"));
-    assert_eq!(
-        (
-            report.subject.as_str(),
-            report.text.as_str(),
-            report.published
-        ),
-        ("EC2 scheduler report", "line 1\nline 2 — ünïcode", false)
-    );
-    store
-        .mark_report_published(key.id)
-        .await
-        .unwrap_or_else(|e| panic!("mark: {e}"));
-    let published = store.event(key.id).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(published.terminations, 3, "marking keeps the count");
-    assert!(published.report.is_some_and(|r| r.published));
 }

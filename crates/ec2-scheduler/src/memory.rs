@@ -4,20 +4,23 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-use crate::ports::{EventKey, EventRecord, InstanceNote, StateStore, StoredReport};
+use crate::ports::{InstanceNote, StateStore};
+use fleet_core::ledger::MemoryLedger;
 use fleet_core::ServiceError;
 
 pub use fleet_ec2::{FakeInstance, InMemoryEc2};
 
 /// A state store in memory.
 #[derive(Debug, Default)]
-pub struct MemoryState(Mutex<Inner>);
+pub struct MemoryState {
+    inner: Mutex<Inner>,
+    pub ledger: MemoryLedger,
+}
 
 #[derive(Debug, Default)]
 struct Inner {
     last_run: Option<DateTime<Utc>>,
     notes: BTreeMap<String, InstanceNote>,
-    events: BTreeMap<String, EventRecord>,
 }
 
 impl MemoryState {
@@ -28,7 +31,7 @@ impl MemoryState {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn get(&self) -> Option<DateTime<Utc>> {
@@ -39,13 +42,11 @@ impl MemoryState {
     pub fn all_notes(&self) -> BTreeMap<String, InstanceNote> {
         self.lock().notes.clone()
     }
-
-    pub fn event_record(&self, event_id: &str) -> Option<EventRecord> {
-        self.lock().events.get(event_id).cloned()
-    }
 }
 
 impl StateStore for MemoryState {
+    type Ledger = MemoryLedger;
+
     async fn last_successful_run(&self) -> Result<Option<DateTime<Utc>>, ServiceError> {
         Ok(self.get())
     }
@@ -82,52 +83,7 @@ impl StateStore for MemoryState {
         Ok(())
     }
 
-    async fn event(&self, event_id: &str) -> Result<EventRecord, ServiceError> {
-        Ok(self.event_record(event_id).unwrap_or_default())
-    }
-
-    async fn reserve_terminations(
-        &self,
-        event: EventKey<'_>,
-        used: usize,
-        count: usize,
-    ) -> Result<bool, ServiceError> {
-        let mut inner = self.lock();
-        let record = inner.events.entry(event.id.to_owned()).or_default();
-        if record.terminations != used {
-            return Ok(false);
-        }
-        record.terminations += count;
-        Ok(true)
-    }
-
-    async fn store_report(
-        &self,
-        event: EventKey<'_>,
-        subject: &str,
-        text: &str,
-    ) -> Result<(), ServiceError> {
-        self.lock()
-            .events
-            .entry(event.id.to_owned())
-            .or_default()
-            .report = Some(StoredReport {
-            subject: subject.to_owned(),
-            text: text.to_owned(),
-            published: false,
-        });
-        Ok(())
-    }
-
-    async fn mark_report_published(&self, event_id: &str) -> Result<(), ServiceError> {
-        if let Some(report) = self
-            .lock()
-            .events
-            .get_mut(event_id)
-            .and_then(|e| e.report.as_mut())
-        {
-            report.published = true;
-        }
-        Ok(())
+    fn ledger(&self) -> &MemoryLedger {
+        &self.ledger
     }
 }

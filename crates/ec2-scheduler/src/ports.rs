@@ -6,6 +6,8 @@ use std::future::Future;
 use crate::decide::{Action, Window};
 use fleet_core::ServiceError;
 
+pub use fleet_core::ledger::{EventKey, EventLedger, EventRecord, EventShare, StoredReport};
+
 pub use fleet_ec2::{Ec2Error, Ec2ErrorKind, Ec2Port, InstancePage, InstanceQuery, StateChange};
 
 /// What the scheduler remembers about one instance between runs. Kept only while needed: a
@@ -32,34 +34,11 @@ pub struct PendingAction {
     pub since: DateTime<Utc>,
 }
 
-/// A scheduled event as the state table keys it: its `id`, and its `time` (its record expires
-/// a day after).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EventKey<'a> {
-    pub id: &'a str,
-    pub at: DateTime<Utc>,
-}
-
-/// What is remembered of one scheduled event (its `id`) across Lambda's retries of it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EventRecord {
-    /// Terminations reserved by attempts of this event: the cap is per event, not per attempt.
-    pub terminations: usize,
-    pub report: Option<StoredReport>,
-}
-
-/// The report of an event, kept so that a retry publishes one whose publish failed and never a
-/// second copy of one that SNS acknowledged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredReport {
-    pub subject: String,
-    pub text: String,
-    pub published: bool,
-}
-
 /// The state table. Errors are the table's, classified (`CorruptState` for a stored value that
 /// cannot be read).
 pub trait StateStore: Send + Sync {
+    type Ledger: EventLedger;
+
     fn last_successful_run(
         &self,
     ) -> impl Future<Output = Result<Option<DateTime<Utc>>, ServiceError>> + Send;
@@ -88,31 +67,6 @@ pub trait StateStore: Send + Sync {
         instance_ids: &[String],
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
 
-    fn event(
-        &self,
-        event_id: &str,
-    ) -> impl Future<Output = Result<EventRecord, ServiceError>> + Send;
-
-    /// Reserves `count` more terminations for the event if it has used exactly `used` so far
-    /// (another attempt of the same event may have reserved some meanwhile). `false`: nothing
-    /// was reserved.
-    fn reserve_terminations(
-        &self,
-        event: EventKey<'_>,
-        used: usize,
-        count: usize,
-    ) -> impl Future<Output = Result<bool, ServiceError>> + Send;
-
-    /// Keeps the event's report (unpublished) before it is published.
-    fn store_report(
-        &self,
-        event: EventKey<'_>,
-        subject: &str,
-        text: &str,
-    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
-
-    fn mark_report_published(
-        &self,
-        event_id: &str,
-    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+    /// Where the retries of one scheduled event and the lease are kept.
+    fn ledger(&self) -> &Self::Ledger;
 }

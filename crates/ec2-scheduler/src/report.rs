@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::decide::{Action, InstanceState, Window};
 use crate::ports::{InstanceNote, PendingAction};
 use crate::run::consumes_tag;
+use fleet_core::ledger::EventReport;
 use fleet_core::RunSummary;
 use fleet_ec2::{CallCounts, Outcome};
 
@@ -114,8 +115,13 @@ pub struct RunReport {
 
 impl RunReport {
     /// Some change failed for a reason that another run may not hit (throttling, 5xx).
-    /// Something was changed, failed or dropped (not only held, pending or planned).
-    pub fn has_changes(&self) -> bool {
+    pub fn has_transient_failures(&self) -> bool {
+        self.transient_failures() > 0
+    }
+}
+
+impl EventReport for RunReport {
+    fn has_changes(&self) -> bool {
         self.actions.iter().any(|r| {
             r.dropped.is_some()
                 || matches!(
@@ -123,10 +129,6 @@ impl RunReport {
                     Outcome::Done | Outcome::Failed { .. } | Outcome::Protected { .. }
                 )
         })
-    }
-
-    pub fn has_transient_failures(&self) -> bool {
-        self.transient_failures() > 0
     }
 }
 

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use crate::decide::{evaluate, fit, Action, Fit, Verdict, Window};
 use crate::ports::{
-    Ec2Error, Ec2Port, EventKey, InstanceNote, PendingAction, StateChange, StateStore,
+    Ec2Error, Ec2Port, EventLedger, EventShare, InstanceNote, PendingAction, StateChange,
+    StateStore,
 };
 use crate::report::{summarise, DecisionRecord, RunReport};
 use crate::schedule::{self, Schedule};
@@ -67,14 +68,6 @@ impl Classified for RunError {
             RunError::Describe(e) => e.class(),
         }
     }
-}
-
-/// The scheduled event a run belongs to: its id, and the terminations earlier attempts of it
-/// reserved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EventShare<'a> {
-    pub key: EventKey<'a>,
-    pub terminations_used: usize,
 }
 
 /// The scheduler, wired to its ports.
@@ -333,7 +326,7 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
         records: &mut [DecisionRecord],
     ) -> Result<(), RunError> {
         let max = self.settings.max_terminations_per_run;
-        let used = event.map_or(0, |e| e.terminations_used);
+        let used = event.map_or(0, |e| e.actions_used);
         let wanted = records
             .iter()
             .filter(|r| r.action == Action::Terminate)
@@ -342,7 +335,8 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
         if let (Some(event), false, true) = (event, self.settings.dry_run, granted > 0) {
             if !self
                 .state
-                .reserve_terminations(event.key, used, granted)
+                .ledger()
+                .reserve(event.key, used, granted)
                 .await?
             {
                 // Another attempt of this event reserved meanwhile: hold everything.

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use ec2_scheduler::memory::{FakeInstance, InMemoryEc2, MemoryState};
 use ec2_scheduler::{App, InstanceState, RunReport, Scheduler, Settings};
+use fleet_core::ledger::EventLedger;
 use fleet_core::{ErrorClass, EventHandler, FixedClock, Outage, RecordingNotifier, RunSummary};
 use fleet_testkit::load_event;
 use lambda_runtime::LambdaEvent;
@@ -394,7 +395,49 @@ async fn a_retried_event_neither_exceeds_the_cap_nor_sends_a_second_report() {
         .count();
     assert_eq!(held, 1);
     assert!(matches!(
-        app.scheduler.state.event_record("evt-1200"),
-        Some(r) if r.terminations == 1 && r.report.as_ref().is_some_and(|r| r.published)
+        app.scheduler.state.ledger.record("evt-1200"),
+        Some(r) if r.actions == 1 && r.report.as_ref().is_some_and(|r| r.published)
     ));
+    assert_eq!(
+        app.scheduler.state.ledger.lease(),
+        None,
+        "released after each run"
+    );
+}
+
+/// Runs never overlap: while another run holds the lease (reserved concurrency may be off), an
+/// invocation does nothing and fails as Conflict, so Lambda retries it once the lease is free.
+#[tokio::test]
+async fn a_run_while_another_holds_the_lease_changes_nothing() {
+    let app = App {
+        scheduler: Day::new(
+            vec![instance("i-a", Stopped, "08:00-19:15")],
+            "2026-11-23T07:50:00Z",
+            Settings::default(),
+        )
+        .s,
+        notifier: Some(RecordingNotifier::default()),
+    };
+    app.scheduler.clock.set(at("2026-11-23T08:00:05Z"));
+    let ledger = &app.scheduler.state.ledger;
+    assert!(ledger
+        .acquire_lease(
+            "evt-other",
+            at("2026-11-23T08:00:00Z"),
+            at("2026-11-23T08:15:00Z")
+        )
+        .await
+        .unwrap());
+    let err = app
+        .handle(scheduled_event("evt-0800", "2026-11-23T08:00:00Z"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Conflict);
+    assert_eq!(app.scheduler.ec2.calls().describe, 0, "nothing listed");
+    assert_eq!(app.scheduler.state.get(), Some(at("2026-11-23T07:50:00Z")));
+    ledger.release_lease("evt-other").await.unwrap();
+    app.handle(scheduled_event("evt-0800", "2026-11-23T08:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(app.scheduler.ec2.instance("i-a").unwrap().state, Running);
 }

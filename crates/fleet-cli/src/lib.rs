@@ -141,6 +141,8 @@ pub async fn tagging_plan<E: Ec2Port, R: RuleSource, L: CreatorLookup>(
         rules,
         lookup,
         clock: FixedClock::at(at),
+        // A plan records nothing: instances without a launch time count as first seen now.
+        state: tagging_policy::memory::MemoryPolicyState::default(),
         settings: TaggingSettings {
             dry_run: true,
             report_compliant: true,

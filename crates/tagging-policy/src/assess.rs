@@ -86,14 +86,17 @@ pub fn launched_at(instance: &Instance) -> Option<DateTime<Utc>> {
     instance.created_at.or(instance.launch_time)
 }
 
+/// `first_seen` is when the policy first saw the instance: an instance whose launch time EC2
+/// does not give gets its grace period from there, never none.
 pub fn assess(
     instance: &Instance,
     rules: &[Rule],
     grace: Duration,
     now: DateTime<Utc>,
+    first_seen: Option<DateTime<Utc>>,
 ) -> Assessment {
     if instance.tags.is_empty() {
-        return match launched_at(instance).map(|t| t + grace) {
+        return match launched_at(instance).or(first_seen).map(|t| t + grace) {
             Some(until) if now < until => Assessment::InGrace { until },
             _ => Assessment::Untagged,
         };

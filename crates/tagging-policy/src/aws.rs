@@ -6,17 +6,18 @@ use aws_sdk_cloudtrail::config::http::HttpResponse;
 use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudtrail::primitives::DateTime as SdkTime;
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::identity::creator;
-use crate::ports::{CreatorLookup, LookupError, RuleSource};
+use crate::ports::{CreatorLookup, LookupError, PolicyState, RuleSource};
 use crate::rules::{Field, RuleRow};
 use fleet_core::aws::{error_text, service_error};
-use fleet_core::ServiceError;
+use fleet_core::dynamo::{batch_get, batch_write, DynamoLedger};
+use fleet_core::{ErrorClass, ServiceError};
 
 /// The rules table: one item per rule, key `RuleId` (number).
 #[derive(Debug, Clone)]
@@ -224,5 +225,102 @@ impl CreatorLookup for CloudTrailLookup {
             ),
             transient: false,
         })
+    }
+}
+
+/// The policy's part of the fleet's state table (the scheduler's table, keys starting with
+/// `tagging-policy#`): `tagging-policy#seen#<instance id>` (`FirstSeen`, for instances whose
+/// launch time EC2 does not give) and the event ledger (`tagging-policy#event#…`,
+/// `tagging-policy#lease`).
+#[derive(Debug, Clone)]
+pub struct DynamoPolicyState {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    ledger: DynamoLedger,
+}
+
+const STATE: &str = "state table";
+const SEEN_PREFIX: &str = "tagging-policy#seen#";
+/// A first sighting matters for a grace period of at most 30 days.
+const SEEN_RETENTION: Duration = Duration::days(31);
+
+impl DynamoPolicyState {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        let table = table.into();
+        Self {
+            ledger: DynamoLedger::new(client.clone(), table.clone(), "tagging-policy#", STATE),
+            client,
+            table,
+        }
+    }
+
+    pub fn from_sdk(sdk: &SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(aws_sdk_dynamodb::Client::new(sdk), table)
+    }
+}
+
+fn seen_key(instance_id: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([(
+        "Id".to_owned(),
+        AttributeValue::S(format!("{SEEN_PREFIX}{instance_id}")),
+    )])
+}
+
+impl PolicyState for DynamoPolicyState {
+    type Ledger = DynamoLedger;
+
+    fn ledger(&self) -> &DynamoLedger {
+        &self.ledger
+    }
+
+    async fn first_seen(
+        &self,
+        instance_ids: &[String],
+    ) -> Result<BTreeMap<String, DateTime<Utc>>, ServiceError> {
+        let keys = instance_ids.iter().map(|id| seen_key(id)).collect();
+        let items = batch_get(&self.client, STATE, &self.table, keys, None, true).await?;
+        items
+            .iter()
+            .filter_map(|item| {
+                let id = item.get("Id")?.as_s().ok()?.strip_prefix(SEEN_PREFIX)?;
+                Some((id.to_owned(), item.get("FirstSeen")))
+            })
+            .map(|(id, value)| {
+                value
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| (id.clone(), t.with_timezone(&Utc)))
+                    .ok_or_else(|| {
+                        ServiceError::new(
+                            STATE,
+                            ErrorClass::CorruptState,
+                            format!("FirstSeen of {id} is not an RFC 3339 time"),
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    async fn record_first_seen(
+        &self,
+        sightings: &[(String, DateTime<Utc>)],
+    ) -> Result<(), ServiceError> {
+        let writes = sightings
+            .iter()
+            .map(|(id, at)| {
+                let mut item = seen_key(id);
+                item.insert("FirstSeen".into(), AttributeValue::S(at.to_rfc3339()));
+                item.insert(
+                    "ExpiresAt".into(),
+                    AttributeValue::N((*at + SEEN_RETENTION).timestamp().to_string()),
+                );
+                PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map(|put| WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ServiceError::new(STATE, ErrorClass::Internal, e.to_string()))?;
+        batch_write(&self.client, STATE, &self.table, writes).await
     }
 }

@@ -8,6 +8,8 @@ use crate::run::Settings;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub rules_table: String,
+    /// The fleet's state table (the scheduler's), where the policy keeps its own items.
+    pub state_table: String,
     pub report_topic_arn: Option<String>,
     pub settings: Settings,
 }
@@ -35,7 +37,7 @@ pub fn protected_tag_keys(vars: &impl Vars) -> Vec<String> {
 }
 
 impl FromVars for Config {
-    /// `RULES_TABLE` (required), `REPORT_TOPIC_ARN`, `UNTAGGED_ACTION` (notify|stop|terminate),
+    /// `RULES_TABLE` and `STATE_TABLE` (required), `REPORT_TOPIC_ARN`, `UNTAGGED_ACTION` (notify|stop|terminate),
     /// `GRACE_MINUTES`, `MAX_ENFORCEMENTS_PER_RUN`, `POLICY_VPC_IDS` (comma-separated),
     /// `DRY_RUN`, `DEADLINE_MARGIN_SECONDS`, `PROTECTED_TAG_KEYS` (comma-separated, added to the
     /// keys that are always protected).
@@ -62,6 +64,7 @@ impl FromVars for Config {
         }
         Ok(Self {
             rules_table: vars.required("RULES_TABLE")?,
+            state_table: vars.required("STATE_TABLE")?,
             report_topic_arn: vars.optional("REPORT_TOPIC_ARN"),
             settings: Settings {
                 dry_run: vars.flag_or("DRY_RUN", false)?,
@@ -90,6 +93,7 @@ mod tests {
     fn from_vars() {
         let config = Config::from_vars(&[
             ("RULES_TABLE", "tagging-rules"),
+            ("STATE_TABLE", "fleet-state"),
             ("UNTAGGED_ACTION", "Terminate"),
             ("GRACE_MINUTES", "30"),
             ("MAX_ENFORCEMENTS_PER_RUN", "3"),
@@ -109,27 +113,40 @@ mod tests {
 
     #[test]
     fn defaults_and_errors_name_the_variable() {
-        let config = Config::from_vars(&[("RULES_TABLE", "t")]).unwrap();
+        let config = Config::from_vars(&[("RULES_TABLE", "t"), ("STATE_TABLE", "s")]).unwrap();
         assert_eq!(config.settings.untagged_action, UntaggedAction::Stop);
         assert_eq!(config.settings.grace, Duration::minutes(15));
         assert!(config.settings.vpc_ids.is_empty());
         for (vars, name) in [
             (
-                vec![("RULES_TABLE", "t"), ("UNTAGGED_ACTION", "delete")],
+                vec![
+                    ("RULES_TABLE", "t"),
+                    ("STATE_TABLE", "s"),
+                    ("UNTAGGED_ACTION", "delete"),
+                ],
                 "UNTAGGED_ACTION",
             ),
             (
-                vec![("RULES_TABLE", "t"), ("POLICY_VPC_IDS", "subnet-1")],
+                vec![
+                    ("RULES_TABLE", "t"),
+                    ("STATE_TABLE", "s"),
+                    ("POLICY_VPC_IDS", "subnet-1"),
+                ],
                 "POLICY_VPC_IDS",
             ),
             (
-                vec![("RULES_TABLE", "t"), ("GRACE_MINUTES", "-5")],
+                vec![
+                    ("RULES_TABLE", "t"),
+                    ("STATE_TABLE", "s"),
+                    ("GRACE_MINUTES", "-5"),
+                ],
                 "GRACE_MINUTES",
             ),
             // Out of range, never a panic when the duration is built.
             (
                 vec![
                     ("RULES_TABLE", "t"),
+                    ("STATE_TABLE", "s"),
                     ("GRACE_MINUTES", "9223372036854775807"),
                 ],
                 "GRACE_MINUTES",
@@ -137,12 +154,17 @@ mod tests {
             (
                 vec![
                     ("RULES_TABLE", "t"),
+                    ("STATE_TABLE", "s"),
                     ("DEADLINE_MARGIN_SECONDS", "9223372036854775807"),
                 ],
                 "DEADLINE_MARGIN_SECONDS",
             ),
             (
-                vec![("RULES_TABLE", "t"), ("MAX_ENFORCEMENTS_PER_RUN", "1001")],
+                vec![
+                    ("RULES_TABLE", "t"),
+                    ("STATE_TABLE", "s"),
+                    ("MAX_ENFORCEMENTS_PER_RUN", "1001"),
+                ],
                 "MAX_ENFORCEMENTS_PER_RUN",
             ),
         ] {

@@ -1,10 +1,10 @@
 //! Contract suites for the policy's own ports, run over the AWS adapters and the in-memory ones:
-//! the rules table (DynamoDB against the local stand-in) and the creator lookup (CloudTrail,
-//! which the stand-in lacks: its harness answers with aws-smithy-mocks).
+//! the rules table and the policy's state (DynamoDB against the local stand-in) and the creator
+//! lookup (CloudTrail, which the stand-in lacks: its harness answers with aws-smithy-mocks).
 
 use std::future::Future;
 
-use crate::ports::{CreatorLookup, RuleSource};
+use crate::ports::{CreatorLookup, PolicyState, RuleSource};
 use crate::rules::{seed_rows, Field, RuleRow};
 
 pub trait RulesHarness {
@@ -62,4 +62,26 @@ pub async fn creator_lookup<H: LookupHarness>(h: &H) {
         Some("Deployer/ci-deploy-4711")
     );
     assert_eq!(found("i-0c3").await, None);
+}
+
+/// First sightings read back exactly (more than one batch call's worth), absent ones missing.
+/// The ledger under it has its own suite in fleet-core.
+pub async fn policy_state<S: PolicyState>(state: &S) {
+    let t: chrono::DateTime<chrono::Utc> = "2026-11-23T09:00:00Z"
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sightings: Vec<(String, chrono::DateTime<chrono::Utc>)> = (0..130)
+        .map(|i| (format!("i-{i:017x}"), t + chrono::Duration::seconds(i)))
+        .collect();
+    state
+        .record_first_seen(&sightings)
+        .await
+        .unwrap_or_else(|e| panic!("record: {e}"));
+    let mut ids: Vec<String> = sightings.iter().map(|(id, _)| id.clone()).collect();
+    ids.push("i-never-seen".into());
+    let read = state
+        .first_seen(&ids)
+        .await
+        .unwrap_or_else(|e| panic!("read: {e}"));
+    assert_eq!(read, sightings.into_iter().collect());
 }

@@ -31,33 +31,55 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use fleet_core::clock::lambda_deadline;
-use fleet_core::{deliver, Clock, EventHandler, HandlerError, Notifier};
+use fleet_core::ledger::{fail_on_transient, run_once_per_event, Invocation};
+use fleet_core::{Clock, EventHandler, HandlerError, Notifier};
 use fleet_ec2::Ec2Port;
-use ports::{CreatorLookup, RuleSource};
+use ports::{CreatorLookup, PolicyState, RuleSource};
 
 /// The function: the engine and, when a topic is configured, where its reports go.
-pub struct App<E, R, L, C, N> {
-    pub engine: Engine<E, R, L, C>,
+pub struct App<E, R, L, C, S, N> {
+    pub engine: Engine<E, R, L, C, S>,
     pub notifier: Option<N>,
 }
 
-impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock, N: Notifier> EventHandler
-    for App<E, R, L, C, N>
+impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock, S: PolicyState, N: Notifier>
+    EventHandler for App<E, R, L, C, S, N>
 {
     type Output = Report;
 
-    /// A scheduled event or a RunInstances call in, the run's report out (and to the topic when
-    /// it has news).
+    /// A scheduled event or a RunInstances call in, the run's report out (and to the topic once
+    /// per event when it has news). Runs never overlap: the lease is taken first.
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
+        let event_id = trigger::event_id(&event.payload);
         let trigger = trigger::parse(event.payload)?;
-        tracing::info!(request_id = %event.context.request_id, trigger = %trigger, "tagging policy run starting");
-        let report = self
-            .engine
-            .run(&trigger, lambda_deadline(event.context.deadline))
-            .await
-            .map_err(|e| HandlerError::from_error(&e))?;
-        // The fixes are idempotent, so a retry after a transient failure is safe.
-        deliver(report, self.notifier.as_ref()).await
+        tracing::info!(
+            request_id = %event.context.request_id,
+            event_id = event_id.as_deref().unwrap_or(""),
+            trigger = %trigger,
+            "tagging policy run starting"
+        );
+        let now = self.engine.clock.now();
+        let invocation = Invocation {
+            event_id: event_id.as_deref(),
+            request_id: &event.context.request_id,
+            at: now,
+            now,
+            deadline: lambda_deadline(event.context.deadline),
+        };
+        let ledger = self.engine.state.ledger();
+        let report = run_once_per_event(invocation, ledger, self.notifier.as_ref(), |share| {
+            let trigger = &trigger;
+            async move {
+                self.engine
+                    .run_for(trigger, share, invocation.deadline)
+                    .await
+                    .map_err(|e| HandlerError::from_error(&e))
+            }
+        })
+        .await?;
+        // The fixes are idempotent and the enforcements capped per event, so Lambda's retry
+        // after a transient failure is safe.
+        fail_on_transient(report)
     }
 }
 
@@ -67,6 +89,7 @@ pub type LambdaApp = App<
     aws::DynamoRules,
     aws::CloudTrailLookup,
     std::sync::Arc<dyn Clock>,
+    aws::DynamoPolicyState,
     fleet_core::SnsNotifier,
 >;
 
@@ -79,6 +102,7 @@ pub async fn wire(sdk: &SdkConfig, config: Config, env: Env) -> Result<LambdaApp
             rules: aws::DynamoRules::from_sdk(sdk, config.rules_table),
             lookup: aws::CloudTrailLookup::new(aws::cloudtrail_client(sdk)),
             clock: env.clock,
+            state: aws::DynamoPolicyState::from_sdk(sdk, config.state_table),
             settings: config.settings,
         },
         notifier: fleet_core::SnsNotifier::for_topic(sdk, config.report_topic_arn),

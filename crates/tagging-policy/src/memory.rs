@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::ports::{CreatorLookup, LookupError, RuleSource};
+use crate::ports::{CreatorLookup, LookupError, PolicyState, RuleSource};
 use crate::rules::RuleRow;
+use fleet_core::ledger::MemoryLedger;
 use fleet_core::ServiceError;
 
 pub use fleet_ec2::{FakeInstance, InMemoryEc2};
@@ -66,5 +67,46 @@ impl CreatorLookup for FakeLookup {
             Some(e) => Err(e.clone()),
             None => Ok(self.creators.get(instance_id).cloned()),
         }
+    }
+}
+
+/// The policy's state in memory.
+#[derive(Debug, Default)]
+pub struct MemoryPolicyState {
+    pub ledger: MemoryLedger,
+    seen: Mutex<BTreeMap<String, DateTime<Utc>>>,
+}
+
+impl MemoryPolicyState {
+    pub fn sightings(&self) -> BTreeMap<String, DateTime<Utc>> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl PolicyState for MemoryPolicyState {
+    type Ledger = MemoryLedger;
+
+    fn ledger(&self) -> &MemoryLedger {
+        &self.ledger
+    }
+
+    async fn first_seen(
+        &self,
+        instance_ids: &[String],
+    ) -> Result<BTreeMap<String, DateTime<Utc>>, ServiceError> {
+        let seen = self.sightings();
+        Ok(instance_ids
+            .iter()
+            .filter_map(|id| seen.get(id).map(|t| (id.clone(), *t)))
+            .collect())
+    }
+
+    async fn record_first_seen(
+        &self,
+        sightings: &[(String, DateTime<Utc>)],
+    ) -> Result<(), ServiceError> {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.extend(sightings.iter().cloned());
+        Ok(())
     }
 }

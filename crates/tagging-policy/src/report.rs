@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::assess::{UntaggedAction, Violation};
 use crate::rules::RuleProblem;
+use fleet_core::ledger::EventReport;
 use fleet_core::RunSummary;
 use fleet_ec2::{CallCounts, InstanceState, Outcome, StateChange};
 
@@ -92,6 +93,22 @@ pub const REPORT_SUBJECT: &str = "Tagging policy report";
 impl Report {
     pub fn has_transient_failures(&self) -> bool {
         self.transient_failures() > 0
+    }
+}
+
+impl EventReport for Report {
+    /// A tag was written, an instance stopped or terminated, or a change failed (not only held
+    /// or planned).
+    fn has_changes(&self) -> bool {
+        self.instances
+            .iter()
+            .flat_map(InstanceRecord::outcomes)
+            .any(|o| {
+                matches!(
+                    o,
+                    Outcome::Done | Outcome::Failed { .. } | Outcome::Protected { .. }
+                )
+            })
     }
 }
 

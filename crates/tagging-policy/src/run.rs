@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::assess::{assess, launched_at, Assessment, UntaggedAction, Violation};
 use crate::identity::UNDEFINED;
-use crate::ports::{CreatorLookup, RuleSource};
+use crate::ports::{CreatorLookup, EventLedger, EventShare, PolicyState, RuleSource};
 use crate::report::{Counts, Enforcement, InstanceRecord, Report};
 use crate::rules::Policy;
 use fleet_core::{Classified, Clock, Deadline, ErrorClass, ServiceError};
@@ -27,7 +27,8 @@ pub struct Settings {
     pub dry_run: bool,
     pub untagged_action: UntaggedAction,
     pub grace: Duration,
-    /// Stops plus terminations per run; the rest are held for the next run.
+    /// Stops plus terminations per scheduled event (Lambda's retries of it share them); the
+    /// rest are held for the next run.
     pub max_enforcements_per_run: usize,
     /// Only instances in these VPCs (empty: every VPC).
     pub vpc_ids: Vec<String>,
@@ -94,7 +95,8 @@ impl std::fmt::Display for Trigger {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
-    Rules(#[from] ServiceError),
+    /// The rules table or the state table.
+    Table(#[from] ServiceError),
     #[error("listing instances: {0}")]
     Describe(#[from] Ec2Error),
 }
@@ -102,26 +104,37 @@ pub enum RunError {
 impl Classified for RunError {
     fn class(&self) -> ErrorClass {
         match self {
-            RunError::Rules(e) => e.class(),
+            RunError::Table(e) => e.class(),
             RunError::Describe(e) => e.class(),
         }
     }
 }
 
 /// The engine, wired to its ports.
-pub struct Engine<E, R, L, C> {
+pub struct Engine<E, R, L, C, S> {
     pub ec2: E,
     pub rules: R,
     pub lookup: L,
     pub clock: C,
+    pub state: S,
     pub settings: Settings,
 }
 
-impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
-    /// Runs once, now. `deadline_at` is when Lambda would kill the run.
+impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock, S: PolicyState> Engine<E, R, L, C, S> {
+    /// Runs once, now, by hand (no scheduled event). `deadline_at` is when Lambda would kill it.
     pub async fn run(
         &self,
         trigger: &Trigger,
+        deadline_at: Option<DateTime<Utc>>,
+    ) -> Result<Report, RunError> {
+        self.run_for(trigger, None, deadline_at).await
+    }
+
+    /// Runs once, now, for `event`: its retries share its MaxEnforcementsPerRun.
+    pub async fn run_for(
+        &self,
+        trigger: &Trigger,
+        event: Option<EventShare<'_>>,
         deadline_at: Option<DateTime<Utc>>,
     ) -> Result<Report, RunError> {
         let now = self.clock.now();
@@ -140,6 +153,7 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
                 .collect(),
             _ => Vec::new(),
         };
+        let first_seen = self.first_sightings(&instances, now).await?;
         let mut records: Vec<InstanceRecord> = instances
             .into_iter()
             .map(|instance| {
@@ -153,7 +167,8 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
                     untagged: None,
                     violations: Vec::new(),
                 };
-                match assess(&instance, &policy.rules, self.settings.grace, now) {
+                let seen = first_seen.get(&instance.id).copied();
+                match assess(&instance, &policy.rules, self.settings.grace, now, seen) {
                     Assessment::InGrace { until } => record.in_grace_until = Some(until),
                     Assessment::Untagged => {
                         record.untagged = Some(self.enforcement(instance.state));
@@ -174,7 +189,7 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
             lookups = self
                 .resolve_creators(trigger, &mut records, now, &lookup_deadline)
                 .await;
-            self.enforce(&mut records, &mut ec2).await;
+            self.enforce(&mut records, &mut ec2, event).await?;
             self.write_tags(&mut records, &mut ec2).await;
             if records
                 .iter()
@@ -207,6 +222,34 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
             "tagging policy run finished"
         );
         Ok(report)
+    }
+
+    /// When the policy first saw each untagged instance whose launch time EC2 does not give;
+    /// the ones seen for the first time now are recorded (not in a dry run).
+    async fn first_sightings(
+        &self,
+        instances: &[fleet_ec2::Instance],
+        now: DateTime<Utc>,
+    ) -> Result<BTreeMap<String, DateTime<Utc>>, RunError> {
+        let unknown: Vec<String> = instances
+            .iter()
+            .filter(|i| i.tags.is_empty() && launched_at(i).is_none())
+            .map(|i| i.id.clone())
+            .collect();
+        if unknown.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let mut seen = self.state.first_seen(&unknown).await?;
+        let new: Vec<(String, DateTime<Utc>)> = unknown
+            .into_iter()
+            .filter(|id| !seen.contains_key(id))
+            .map(|id| (id, now))
+            .collect();
+        if !new.is_empty() && !self.settings.dry_run {
+            self.state.record_first_seen(&new).await?;
+        }
+        seen.extend(new);
+        Ok(seen)
     }
 
     async fn list<F: Fn() -> bool>(
@@ -329,12 +372,31 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
         lookups
     }
 
+    /// Stops or terminates the untagged instances that are still untagged and in the state the
+    /// decision assumed, within what the event has left of MaxEnforcementsPerRun (reserved
+    /// first, so that no retry of it can exceed the cap).
     async fn enforce<F: Fn() -> bool>(
         &self,
         records: &mut [InstanceRecord],
         ec2: &mut Batches<'_, E, F>,
-    ) {
-        let mut budget = self.settings.max_enforcements_per_run;
+        event: Option<EventShare<'_>>,
+    ) -> Result<(), RunError> {
+        if !self.settings.dry_run {
+            self.recheck(records, ec2).await?;
+        }
+        let max = self.settings.max_enforcements_per_run;
+        let used = event.map_or(0, |e| e.actions_used);
+        let wanted = records
+            .iter()
+            .filter(|r| r.untagged.as_ref().is_some_and(|e| e.change.is_some()))
+            .count();
+        let mut budget = wanted.min(max.saturating_sub(used));
+        if let (Some(event), false, true) = (event, self.settings.dry_run, budget > 0) {
+            if !self.state.ledger().reserve(event.key, used, budget).await? {
+                // Another attempt of this event reserved meanwhile: hold everything.
+                budget = 0;
+            }
+        }
         let mut queued: BTreeMap<StateChange, Vec<(usize, String)>> = BTreeMap::new();
         for (i, record) in records.iter_mut().enumerate() {
             let Some(e) = record.untagged.as_mut() else {
@@ -362,6 +424,54 @@ impl<E: Ec2Port, R: RuleSource, L: CreatorLookup, C: Clock> Engine<E, R, L, C> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Lookups can take minutes after the listing: right before stopping or terminating, the
+    /// instances are read again (one DescribeInstances per 200) and an instance that was tagged,
+    /// changed state or went away meanwhile is left alone.
+    async fn recheck<F: Fn() -> bool>(
+        &self,
+        records: &mut [InstanceRecord],
+        ec2: &mut Batches<'_, E, F>,
+    ) -> Result<(), Ec2Error> {
+        let ids: Vec<String> = records
+            .iter()
+            .filter(|r| r.untagged.as_ref().is_some_and(|e| e.change.is_some()))
+            .map(|r| r.instance_id.clone())
+            .collect();
+        let mut fresh = BTreeMap::new();
+        let mut complete = true;
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let query = InstanceQuery {
+                instance_ids: chunk.to_vec(),
+                vpc_ids: self.settings.vpc_ids.clone(),
+                ..InstanceQuery::default()
+            };
+            let (read, all) = ec2.describe_all(&query).await?;
+            fresh.extend(read.into_iter().map(|i| (i.id.clone(), i)));
+            complete &= all;
+        }
+        for r in records.iter_mut() {
+            let Some(e) = r.untagged.as_mut().filter(|e| e.change.is_some()) else {
+                continue;
+            };
+            let left_alone = match fresh.get(&r.instance_id) {
+                Some(i) if i.tags.is_empty() && i.state == r.state => continue,
+                Some(i) if !i.tags.is_empty() => {
+                    "tagged since it was listed: left alone".to_owned()
+                }
+                Some(i) => format!("{} since it was listed as {}: left alone", i.state, r.state),
+                None if !complete => {
+                    e.outcome = Outcome::NotAttempted;
+                    "not read again before the deadline".to_owned()
+                }
+                None => "gone since it was listed: left alone".to_owned(),
+            };
+            e.change = None;
+            e.note = left_alone;
+        }
+        Ok(())
     }
 
     /// One CreateTags call per (key, value) for every instance that needs it.
@@ -496,7 +606,7 @@ mod tests {
     /// instance) has the class of CloudTrail's code.
     #[test]
     fn errors_have_their_class() {
-        let rules = RunError::Rules(ServiceError::new(
+        let rules = RunError::Table(ServiceError::new(
             "rules table",
             ErrorClass::NotFound,
             "ResourceNotFoundException: no table",

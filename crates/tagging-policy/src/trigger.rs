@@ -40,6 +40,11 @@ struct Launched {
     instance_id: Option<String>,
 }
 
+/// The event's `id`: the same for Lambda's retries of it.
+pub fn event_id(payload: &Value) -> Option<String> {
+    payload.get("id")?.as_str().map(str::to_owned)
+}
+
 /// What the event asks for: a sweep or the instances a RunInstances call launched.
 pub fn parse(payload: Value) -> Result<Trigger, HandlerError> {
     let event: EventBridgeEvent<Value> = fleet_core::event::parse(payload, "an EventBridge event")?;

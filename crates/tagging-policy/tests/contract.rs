@@ -1,4 +1,5 @@
-//! The rules table's contract over the in-memory source and DynamoDB in the local stand-in; the
+//! The rules table's and the policy state's contracts over the in-memory adapters and DynamoDB in
+//! the local stand-in; the
 //! creator lookup's over the fake and the CloudTrail adapter on aws-smithy-mocks (the stand-in has
 //! no CloudTrail LookupEvents).
 
@@ -11,9 +12,9 @@ use fleet_testkit::Moto;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tagging_policy::aws::{CloudTrailLookup, DynamoRules};
+use tagging_policy::aws::{CloudTrailLookup, DynamoPolicyState, DynamoRules};
 use tagging_policy::contract::{self, LookupHarness, RulesHarness};
-use tagging_policy::memory::{FakeLookup, MemoryRules};
+use tagging_policy::memory::{FakeLookup, MemoryPolicyState, MemoryRules};
 use tagging_policy::rules::{Field, RuleRow};
 
 struct Memory;
@@ -130,6 +131,15 @@ impl LookupHarness for MockedCloudTrail {
 async fn in_memory() {
     contract::rule_source(&Memory).await;
     contract::creator_lookup(&Memory).await;
+    contract::policy_state(&MemoryPolicyState::default()).await;
+}
+
+#[tokio::test]
+async fn dynamodb_policy_state_against_the_stand_in() {
+    let moto = Moto::start();
+    let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config());
+    fleet_testkit::seed::create_state_table(&ddb, "state").await;
+    contract::policy_state(&DynamoPolicyState::new(ddb, "state")).await;
 }
 
 #[tokio::test]

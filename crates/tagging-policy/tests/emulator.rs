@@ -16,15 +16,16 @@ use fleet_testkit::{load_event, Moto};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use tagging_policy::aws::DynamoRules;
+use tagging_policy::aws::{DynamoPolicyState, DynamoRules};
 use tagging_policy::memory::FakeLookup;
 use tagging_policy::ports::RuleSource;
 use tagging_policy::rules::{seed_rows, Policy};
 use tagging_policy::{App, Engine, Report, Settings};
 
 const RULES_TABLE: &str = "tagging-rules";
+const STATE_TABLE: &str = "fleet-state";
 
-type TestApp = App<AwsEc2, DynamoRules, FakeLookup, FixedClock, SnsNotifier>;
+type TestApp = App<AwsEc2, DynamoRules, FakeLookup, FixedClock, DynamoPolicyState, SnsNotifier>;
 
 struct Fixture {
     moto: Moto,
@@ -40,6 +41,7 @@ async fn fixture() -> Fixture {
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     create_rules_table(&ddb, RULES_TABLE).await;
+    fleet_testkit::seed::create_state_table(&ddb, STATE_TABLE).await;
     let topic_arn = create_topic(&sdk, "tagging-reports").await;
     let vpcs = ec2.describe_vpcs().send().await.unwrap();
     let default_vpc = vpcs
@@ -66,6 +68,7 @@ impl Fixture {
             rules: DynamoRules::new(self.ddb.clone(), RULES_TABLE),
             lookup,
             clock: FixedClock::at(Utc::now() + Duration::hours(1)),
+            state: DynamoPolicyState::new(self.ddb.clone(), STATE_TABLE),
             settings: Settings {
                 vpc_ids: vec![self.default_vpc.clone()],
                 ..settings
@@ -211,8 +214,14 @@ async fn a_scheduled_sweep_brings_the_fleet_in_line_and_reports_it() {
     expected.sort_unstable();
     assert_eq!(lines, expected);
 
-    // The next sweep finds only the stopped, still untagged instance.
-    let report = run(&app, file, load_event(file)).await;
+    // A retry of the same event: nothing new, so no second report.
+    run(&app, file, load_event(file)).await;
+    assert_eq!(f.moto.sns_messages().len(), 1, "one report per event");
+
+    // The next sweep (another event) finds only the stopped, still untagged instance.
+    let mut next = load_event(file);
+    next["id"] = Value::from("next-sweep");
+    let report = run(&app, file, next).await;
     assert_eq!(report.ec2_calls.create_tags, 0);
     assert_eq!(report.ec2_calls.change_state, 0);
     assert_eq!(report.counts.untagged, 1);

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use fleet_core::{Clock, FixedClock, RunSummary};
 use fleet_ec2::{FakeInstance, InMemoryEc2, InstanceState, Outcome};
-use tagging_policy::memory::{FakeLookup, MemoryRules};
+use tagging_policy::memory::{FakeLookup, MemoryPolicyState, MemoryRules};
 use tagging_policy::ports::LookupError;
 use tagging_policy::rules::{seed_rows, Field, RuleRow};
 use tagging_policy::{Engine, Problem, Report, Settings, Trigger, UntaggedAction};
@@ -25,7 +25,7 @@ fn instance(id: &str, state: InstanceState, tags: &[(&str, &str)]) -> FakeInstan
     FakeInstance::new(id, state, tags).launched(now() - Duration::days(1))
 }
 
-type TestEngine = Engine<InMemoryEc2, MemoryRules, FakeLookup, FixedClock>;
+type TestEngine = Engine<InMemoryEc2, MemoryRules, FakeLookup, FixedClock, MemoryPolicyState>;
 
 fn engine(instances: Vec<FakeInstance>, lookup: FakeLookup, settings: Settings) -> TestEngine {
     Engine {
@@ -33,6 +33,7 @@ fn engine(instances: Vec<FakeInstance>, lookup: FakeLookup, settings: Settings) 
         rules: MemoryRules(seed_rows()),
         lookup,
         clock: FixedClock::at(now()),
+        state: MemoryPolicyState::default(),
         settings,
     }
 }
@@ -556,13 +557,15 @@ async fn lookups_stop_early_enough_for_their_tags_to_be_written_and_the_next_swe
             creators: FakeLookup::new(ids.iter().map(|id| (id.as_str(), "alice"))),
         },
         clock: &clock,
+        state: MemoryPolicyState::default(),
         settings: Settings::default(), // 10 s margin + 30 s kept for writes
     };
-    let tagged = |e: &Engine<InMemoryEc2, MemoryRules, SlowLookup, &FixedClock>| {
-        ids.iter()
-            .filter(|id| e.ec2.instance(id).unwrap().tags.contains_key("CreatedBy"))
-            .count()
-    };
+    let tagged =
+        |e: &Engine<InMemoryEc2, MemoryRules, SlowLookup, &FixedClock, MemoryPolicyState>| {
+            ids.iter()
+                .filter(|id| e.ec2.instance(id).unwrap().tags.contains_key("CreatedBy"))
+                .count()
+        };
 
     let first = e
         .run(&Trigger::Sweep, Some(clock.now() + Duration::seconds(60)))

@@ -53,7 +53,7 @@ proptest! {
         instance.tags = tags.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
         instance.launch_time = Some(now - Duration::minutes(minutes_ago));
         let rules = Policy::from_rows(seed_rows(), &[]).rules;
-        match assess(&instance, &rules, Duration::minutes(15), now) {
+        match assess(&instance, &rules, Duration::minutes(15), now, None) {
             Assessment::Checked { violations } => {
                 for v in violations {
                     let current = instance.tag(&v.tag_key);
