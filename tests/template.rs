@@ -244,3 +244,162 @@ fn serial_functions_reserve_concurrency_on_request_and_keep_to_their_keys() {
         );
     }
 }
+
+/// Actions that AWS only grants on `"*"` (no resource-level permissions) and that may therefore
+/// be allowed there without a condition, each with its reason. The README's security section
+/// lists the same entries.
+const BROAD_WRITES_ALLOWED: &[(&str, &str)] = &[
+    (
+        "states:SendTaskSuccess",
+        "Step Functions task-token calls have no resource-level permissions; the token is the capability",
+    ),
+    (
+        "states:SendTaskFailure",
+        "Step Functions task-token calls have no resource-level permissions; the token is the capability",
+    ),
+];
+
+/// Verbs that read or compute without changing anything in the account.
+const READ_VERBS: &[&str] = &[
+    "Describe",
+    "Get",
+    "List",
+    "Lookup",
+    "BatchGet",
+    "Query",
+    "Scan",
+    "Detect",
+    "BatchDetect",
+    "Translate",
+    "Receive",
+];
+
+/// Every IAM statement of the template as text: from its `- Sid:`/`- Effect:` line to the next
+/// line indented no deeper than its dash.
+fn statements(template: &str) -> Vec<String> {
+    let lines: Vec<&str> = template.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        if !(trimmed.starts_with("- Sid:") || trimmed.starts_with("- Effect:")) {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        let mut chunk = vec![trimmed.trim_start_matches("- ").to_owned()];
+        for next in &lines[i + 1..] {
+            let t = next.trim_start();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            if next.len() - t.len() <= indent {
+                break;
+            }
+            chunk.push(t.to_owned());
+        }
+        out.push(chunk.join("\n"));
+    }
+    out
+}
+
+/// The values of `key` in a statement: inline (`Action: a`, `Action: [a, b]`) or as a list.
+fn values(statement: &str, key: &str) -> Vec<String> {
+    let lines: Vec<&str> = statement.lines().collect();
+    let Some(at) = lines.iter().position(|l| l.starts_with(&format!("{key}:"))) else {
+        return Vec::new();
+    };
+    let inline = lines[at][key.len() + 1..].trim();
+    if !inline.is_empty() {
+        return inline
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .split(',')
+            .map(|v| v.trim().trim_matches('"').to_owned())
+            .collect();
+    }
+    lines[at + 1..]
+        .iter()
+        .take_while(|l| l.starts_with("- "))
+        .map(|l| {
+            l.trim_start_matches("- ")
+                .trim()
+                .trim_matches('"')
+                .to_owned()
+        })
+        .collect()
+}
+
+fn is_read_only(action: &str) -> bool {
+    let verb = action.split(':').nth(1).unwrap_or(action);
+    READ_VERBS.iter().any(|r| verb.starts_with(r))
+}
+
+/// No statement allows a write or mutating action on every resource without a condition that
+/// narrows it, except the allowlisted actions; SMS is allowed only with NotResource on every
+/// topic ARN, so no function can publish to an arbitrary topic.
+#[test]
+fn no_statement_grants_broad_writes() {
+    let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let all = statements(&template);
+    assert!(all.len() > 40, "found {} statements", all.len());
+    let mut broad = Vec::new();
+    for s in &all {
+        if !s.contains("Effect: Allow") || s.contains("Condition:") {
+            continue;
+        }
+        let everything = values(s, "Resource").iter().any(|r| r == "*");
+        let not_resource = values(s, "NotResource");
+        for action in values(s, "Action") {
+            if action.contains('*') && !action.ends_with(":Get*") {
+                broad.push(format!("wildcard action {action}: {s}"));
+            }
+            if is_read_only(&action) {
+                continue;
+            }
+            if !not_resource.is_empty() {
+                let sms_only = action == "sns:Publish"
+                    && not_resource == ["!Sub arn:${AWS::Partition}:sns:*:*:*"];
+                if !sms_only {
+                    broad.push(format!("{action} with NotResource {not_resource:?}: {s}"));
+                }
+                continue;
+            }
+            if everything && !BROAD_WRITES_ALLOWED.iter().any(|(a, _)| *a == action) {
+                broad.push(format!("{action} on \"*\": {s}"));
+            }
+        }
+    }
+    assert!(broad.is_empty(), "{}", broad.join("\n\n"));
+    // Every SMS sender uses the SMS-only form.
+    let sms: Vec<&String> = all
+        .iter()
+        .filter(|s| s.contains("Action: sns:Publish") && s.contains("NotResource:"))
+        .collect();
+    assert_eq!(
+        sms.len(),
+        3,
+        "the OTP validator, the skill and the approval step-up send SMS"
+    );
+    // The README names the same exceptions.
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    for (action, _) in BROAD_WRITES_ALLOWED {
+        assert!(
+            readme.contains(&format!("`{action}`")),
+            "README lists {action}"
+        );
+    }
+}
+
+/// The check itself catches what it is for.
+#[test]
+fn the_broad_write_check_flags_an_unconditioned_write_on_everything() {
+    let sample = "Resources:\n  R:\n    Properties:\n      Policies:\n        - Statement:\n            - Sid: Bad\n              Effect: Allow\n              Action: [sns:Publish, ec2:DescribeInstances]\n              Resource: \"*\"\n            - Sid: Fine\n              Effect: Allow\n              Action: sns:Publish\n              Resource: \"*\"\n              Condition:\n                StringEquals:\n                  aws:RequestedRegion: eu-west-1\n";
+    let found = statements(sample);
+    assert_eq!(found.len(), 2);
+    assert_eq!(
+        values(&found[0], "Action"),
+        ["sns:Publish", "ec2:DescribeInstances"]
+    );
+    assert_eq!(values(&found[0], "Resource"), ["*"]);
+    assert!(!is_read_only("sns:Publish") && is_read_only("ec2:DescribeInstances"));
+    assert!(found[1].contains("Condition:"));
+}
