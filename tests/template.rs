@@ -403,3 +403,53 @@ fn the_broad_write_check_flags_an_unconditioned_write_on_everything() {
     assert!(!is_read_only("sns:Publish") && is_read_only("ec2:DescribeInstances"));
     assert!(found[1].contains("Condition:"));
 }
+
+/// Every API method is throttled at the stage (keyless ones too), and every API function has its
+/// own reserved concurrency unless ApiReservedConcurrency is 0, so a flood on one API cannot
+/// starve the others.
+#[test]
+fn every_api_is_throttled_and_every_api_function_reserves_concurrency() {
+    let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let resources = resources(&template);
+    let body = |name: &str| {
+        resources
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{name}"))
+            .1
+            .join("\n")
+    };
+    let apis: Vec<&String> = resources
+        .iter()
+        .filter(|(_, lines)| {
+            lines
+                .iter()
+                .any(|l| l.trim() == "Type: AWS::Serverless::Api")
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(apis, ["RobotApi", "OtpApi"]);
+    for api in apis {
+        let api = body(api);
+        assert!(
+            api.contains(
+                "MethodSettings:\n        - ResourcePath: \"/*\"\n          HttpMethod: \"*\"\n          ThrottlingRateLimit: !Ref ApiStageRateLimit\n          ThrottlingBurstLimit: !Ref ApiStageBurstLimit"
+            ),
+            "{api}"
+        );
+    }
+    assert!(body("ApprovalApi").contains("DefaultRouteSettings:\n        ThrottlingRateLimit:"));
+    for function in [
+        "RobotPublisherFunction",
+        "OtpValidatorFunction",
+        "AlexaSkillFunction",
+        "ApprovalResponderFunction",
+    ] {
+        assert!(
+            body(function).contains("ReservedConcurrentExecutions: !If [HasApiReservedConcurrency, !Ref ApiReservedConcurrency, !Ref AWS::NoValue]"),
+            "{function}"
+        );
+    }
+    assert!(template
+        .contains("HasApiReservedConcurrency: !Not [!Equals [!Ref ApiReservedConcurrency, 0]]"));
+}
