@@ -228,32 +228,60 @@ where
             Some(profile) if is_code(token, 6) => profile.mfa_serial,
             _ => None,
         };
-        let verdict = match &serial {
-            Some(serial) => self.mfa.check(serial, token).await,
-            None => MfaVerdict::Invalid,
-        };
-        if verdict == MfaVerdict::Unavailable {
-            tracing::warn!(user, "MFA check unavailable");
-            return Ok(MfaOutcome::Unavailable);
-        }
-        let outcome = update(&self.store, limits, user, now, |state| {
-            if let Some(retry_after) = state.locked(now, limits) {
-                return MfaOutcome::Locked { retry_after };
-            }
-            match verdict {
-                // A concurrent request may have used the same token meanwhile.
-                MfaVerdict::Valid if replayed(state) => MfaOutcome::Invalid,
-                MfaVerdict::Valid => {
-                    state.mfa_accepted.push((sealed.clone(), now));
-                    MfaOutcome::Valid
+        let Some(serial) = serial else {
+            // No device or a malformed token: no STS call, a failure like any wrong token.
+            let outcome = update(&self.store, limits, user, now, |state| {
+                if let Some(retry_after) = state.locked(now, limits) {
+                    return MfaOutcome::Locked { retry_after };
                 }
-                _ => {
+                state.fail(now);
+                MfaOutcome::Invalid
+            })
+            .await?;
+            tracing::info!(user, outcome = ?outcome, "MFA token verified");
+            return Ok(outcome);
+        };
+        // The attempt is reserved (counted as a failure, in a conditional write) before STS is
+        // asked, so parallel requests cannot check more tokens than the budget allows: one that
+        // loses the race finds the budget spent and is refused, not checked for free.
+        let reserved = update(&self.store, limits, user, now, |state| {
+            match state.locked(now, limits) {
+                Some(retry_after) => Some(retry_after),
+                None => {
                     state.fail(now);
-                    MfaOutcome::Invalid
+                    None
                 }
             }
         })
         .await?;
+        if let Some(retry_after) = reserved {
+            tracing::info!(user, "MFA token refused: budget spent");
+            return Ok(MfaOutcome::Locked { retry_after });
+        }
+        let verdict = self.mfa.check(&serial, token).await;
+        let outcome = update(&self.store, limits, user, now, |state| match verdict {
+            MfaVerdict::Unavailable => {
+                // Not the user's failure: the reservation is given back.
+                state.unfail(now);
+                MfaOutcome::Unavailable
+            }
+            // A concurrent request may have used the same token meanwhile.
+            MfaVerdict::Valid if replayed(state) => {
+                state.unfail(now);
+                MfaOutcome::Invalid
+            }
+            MfaVerdict::Valid => {
+                state.unfail(now);
+                state.mfa_accepted.push((sealed.clone(), now));
+                MfaOutcome::Valid
+            }
+            // The reserved failure stands.
+            MfaVerdict::Invalid => MfaOutcome::Invalid,
+        })
+        .await?;
+        if outcome == MfaOutcome::Unavailable {
+            tracing::warn!(user, "MFA check unavailable");
+        }
         tracing::info!(user, outcome = ?outcome, "MFA token verified");
         Ok(outcome)
     }

@@ -120,6 +120,13 @@ impl UserState {
     pub fn fail(&mut self, now: DateTime<Utc>) {
         self.failures.push(now);
     }
+
+    /// Gives back one failure recorded at `at` (a reserved attempt that turned out not to be one).
+    pub fn unfail(&mut self, at: DateTime<Utc>) {
+        if let Some(i) = self.failures.iter().rposition(|t| *t == at) {
+            self.failures.remove(i);
+        }
+    }
 }
 
 #[cfg(test)]

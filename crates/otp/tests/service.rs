@@ -349,3 +349,85 @@ impl ClockNow for TestOtp {
         self.clock.now()
     }
 }
+
+/// An MFA check that takes a while (it yields to the other requests several times) and counts
+/// the tokens it was asked about.
+#[derive(Default)]
+struct SlowMfa {
+    checks: std::sync::atomic::AtomicUsize,
+}
+
+impl fleet_otp::ports::MfaCheck for SlowMfa {
+    async fn check(&self, _serial: &str, _token: &str) -> fleet_otp::ports::MfaVerdict {
+        self.checks
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        for _ in 0..5 {
+            tokio::task::yield_now().await;
+        }
+        fleet_otp::ports::MfaVerdict::Invalid
+    }
+}
+
+/// With one guess left in the budget, five parallel MFA requests reach STS once: each attempt is
+/// reserved before the check, so the ones that lose the race are refused, not checked for free.
+#[tokio::test]
+async fn parallel_mfa_requests_cannot_check_more_tokens_than_the_budget_allows() {
+    let base = otp(&[]);
+    let o = Otp {
+        profiles: base.profiles,
+        store: base.store,
+        sms: base.sms,
+        mfa: SlowMfa::default(),
+        digits: base.digits,
+        clock: base.clock,
+        key: base.key,
+        limits: base.limits,
+    };
+    let budget = o.limits.failures_per_window;
+    for _ in 0..budget - 1 {
+        assert_eq!(
+            o.verify_code("alice", "start-instance", "000000")
+                .await
+                .unwrap(),
+            VerifyOutcome::Invalid
+        );
+    }
+    let tokens = ["111111", "222222", "333333", "444444", "555555"];
+    let outcomes = futures_join_all(tokens.iter().map(|t| o.verify_mfa("alice", t))).await;
+    assert_eq!(
+        o.mfa.checks.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one check left in the budget: {outcomes:?}"
+    );
+    let locked = outcomes
+        .iter()
+        .filter(|r| matches!(r, Ok(MfaOutcome::Locked { .. })))
+        .count();
+    assert_eq!(locked, 4, "{outcomes:?}");
+}
+
+/// Runs the futures concurrently on this task (no extra dependency).
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, out) in pinned.iter_mut().zip(outputs.iter_mut()) {
+            if out.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *out = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
