@@ -29,6 +29,16 @@ fn resources(template: &str) -> Vec<(String, Vec<&str>)> {
     out
 }
 
+/// The lines of the resource `name`, joined.
+fn resource_body(resources: &[(String, Vec<&str>)], name: &str) -> String {
+    resources
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("{name}"))
+        .1
+        .join("\n")
+}
+
 #[test]
 fn asynchronously_invoked_functions_report_to_the_failure_queue_and_only_they_may_send() {
     let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
@@ -115,11 +125,7 @@ fn the_schedule_rate_pattern_matches_what_the_scheduler_accepts() {
 fn the_tagging_policy_may_never_write_the_protected_keys() {
     let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
     let resources = resources(&template);
-    let (_, lines) = resources
-        .iter()
-        .find(|(name, _)| name == "TaggingPolicyFunction")
-        .expect("TaggingPolicyFunction");
-    let body = lines.join("\n");
+    let body = resource_body(&resources, "TaggingPolicyFunction");
     let deny = body
         .split("- Sid: NeverWriteProtectedTags")
         .nth(1)
@@ -150,14 +156,7 @@ fn the_tagging_policy_may_never_write_the_protected_keys() {
 fn the_scheduler_deletes_only_schedule_error_and_its_state_expires() {
     let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
     let resources = resources(&template);
-    let body = |name: &str| {
-        resources
-            .iter()
-            .find(|(n, _)| n == name)
-            .unwrap_or_else(|| panic!("{name}"))
-            .1
-            .join("\n")
-    };
+    let body = |name: &str| resource_body(&resources, name);
     let function = body("Ec2SchedulerFunction");
     let delete = function
         .split("- Sid: RemoveStaleScheduleError")
@@ -222,12 +221,7 @@ fn serial_functions_reserve_concurrency_on_request_and_keep_to_their_keys() {
         ),
         ("TaggingPolicyFunction", "[\"tagging-policy#*\"]"),
     ] {
-        let body = resources
-            .iter()
-            .find(|(n, _)| n == function)
-            .unwrap_or_else(|| panic!("{function}"))
-            .1
-            .join("\n");
+        let body = resource_body(&resources, function);
         assert!(
             body.contains(
                 "ReservedConcurrentExecutions: !If [ReservesConcurrency, 1, !Ref AWS::NoValue]"
@@ -411,14 +405,7 @@ fn the_broad_write_check_flags_an_unconditioned_write_on_everything() {
 fn every_api_is_throttled_and_every_api_function_reserves_concurrency() {
     let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
     let resources = resources(&template);
-    let body = |name: &str| {
-        resources
-            .iter()
-            .find(|(n, _)| n == name)
-            .unwrap_or_else(|| panic!("{name}"))
-            .1
-            .join("\n")
-    };
+    let body = |name: &str| resource_body(&resources, name);
     let apis: Vec<&String> = resources
         .iter()
         .filter(|(_, lines)| {

@@ -125,7 +125,9 @@ pub struct DynamoLedger {
 /// Lambda gives up retrying an event after MaximumEventAgeInSeconds (at most 6 hours).
 const EVENT_RETENTION: chrono::Duration = chrono::Duration::days(1);
 
-fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
+/// An instant as the fleet's tables store it: fixed-width UTC with milliseconds, so stamps
+/// compare correctly as strings (conditional writes and key conditions rely on it).
+pub fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 

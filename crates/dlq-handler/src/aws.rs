@@ -28,7 +28,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use aws_sdk_lambda::types::InvocationType;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use fleet_core::aws::service_error;
 use fleet_core::dynamo::batch_get;
 use fleet_core::{ErrorClass, ServiceError};
@@ -51,9 +51,7 @@ pub const WINDOW_INDEX: &str = "ByWindow";
 /// Digest ledger items: `Id = digest#<window>`.
 const DIGEST_PREFIX: &str = "digest#";
 
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+use fleet_core::dynamo::stamp as ts;
 
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())

@@ -14,13 +14,13 @@
 //! instances and old events go away on their own.
 
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
 use crate::decide::{Action, Window};
 use crate::ports::{InstanceNote, PendingAction, StateStore};
 use fleet_core::aws::service_error;
-use fleet_core::dynamo::{batch_get, batch_write, DynamoLedger, Item};
+use fleet_core::dynamo::{batch_get, batch_write, stamp, DynamoLedger, Item};
 use fleet_core::{ErrorClass, ServiceError};
 
 pub use fleet_ec2::{ec2_error, AwsEc2};
@@ -62,11 +62,6 @@ impl DynamoState {
 
 fn corrupt(detail: String) -> ServiceError {
     ServiceError::new(SERVICE, ErrorClass::CorruptState, detail)
-}
-
-/// Fixed-width UTC timestamps compare correctly as strings, which the conditional write relies on.
-fn stamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {

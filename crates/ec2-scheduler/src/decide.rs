@@ -66,6 +66,9 @@ pub struct Verdict {
     /// Recurring hours per day this schedule keeps the instance off.
     #[serde(skip)]
     pub hours_saved_per_day: f64,
+    /// The value is a valid one-off (`-HH:MM[T]`).
+    #[serde(skip)]
+    pub one_off: bool,
 }
 
 /// How a due action fits the instance's state.
@@ -125,6 +128,7 @@ pub fn evaluate(
                 due: None,
                 waits: false,
                 hours_saved_per_day: 0.0,
+                one_off: false,
             };
         }
     };
@@ -137,6 +141,7 @@ pub fn evaluate(
         due: None,
         waits: false,
         hours_saved_per_day: schedule.hours_saved_per_day(),
+        one_off: schedule.is_one_off(),
     };
     let nothing_due = || {
         format!(

@@ -11,7 +11,6 @@ use crate::ports::{
     StateStore,
 };
 use crate::report::{summarise, DecisionRecord, RunReport};
-use crate::schedule::{self, Schedule};
 use crate::trigger::MAX_AHEAD_OF_CLOCK;
 use fleet_core::{Classified, Clock, Deadline, ErrorClass, ServiceError};
 use fleet_ec2::{Batches, Instance, InstanceQuery, Targets};
@@ -217,7 +216,6 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
             window,
             note.and_then(|n| n.first_seen),
         );
-        let is_one_off = matches!(schedule::parse(&schedule), Ok(Schedule::Once(_)));
         let has_error_tag = instance.tags.contains_key(SCHEDULE_ERROR_TAG);
         let mut r = DecisionRecord {
             name: instance.tags.remove("Name"),
@@ -239,7 +237,9 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
                 }),
             pending: None,
             dropped: None,
-            first_seen: is_one_off.then(|| note.and_then(|n| n.first_seen).unwrap_or(window)),
+            first_seen: verdict
+                .one_off
+                .then(|| note.and_then(|n| n.first_seen).unwrap_or(window)),
             clear_error_tag: has_error_tag
                 && verdict.valid
                 && verdict.error_tag.is_none()
