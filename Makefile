@@ -65,4 +65,5 @@ bench: $(TOOLS)
 	cargo run --quiet -p fleet-local --bin fleet-bench-tagging
 	cargo run --quiet -p fleet-local --bin fleet-bench-robot
 	cargo bench --quiet -p dlq-handler --bench dlq --profile dev
+	cargo bench --quiet --workspace --bench enumeration --profile dev
 	cargo run --quiet -p call-center --no-default-features --features bench --bin call-center-bench

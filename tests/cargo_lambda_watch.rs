@@ -113,6 +113,7 @@ fn the_skill_answers_alexa_requests_under_cargo_lambda_watch() {
         .env("ACCESS_TABLE", "access")
         .env("PROFILES_TABLE", "profiles")
         .env("CODES_TABLE", "codes")
+        .env("CODES_KEY_PREFIX", "alexa")
         .env("OTP_KEY_SECRET_ID", "fleet/otp-key")
         .env("CODE_LENGTH", "4")
         .env(

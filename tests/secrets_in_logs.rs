@@ -1,7 +1,8 @@
-//! Secrets never in logs (issue 12, point 4): the real otp-validator binary under the test kit's
-//! Lambda Runtime API emulator, at `AWS_LAMBDA_LOG_LEVEL=TRACE` with JSON logs, against the local
-//! stand-in. A code goes out by SMS (through the SDK's SNS call) and comes back in a verify
-//! request (through the runtime's raw event); the function's whole output never contains it.
+//! Secrets never in logs (issue 12, point 4): the real otp-validator and otp-sms-sender binaries
+//! under the test kit's Lambda Runtime API emulator, at `AWS_LAMBDA_LOG_LEVEL=TRACE` with JSON
+//! logs, against the local stand-in. A code request goes through the SQS queue, the code goes out
+//! by SMS (through the SDK's SNS call) and comes back in a verify request (through the runtime's
+//! raw event); the functions' whole output never contains it.
 
 use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 use fleet_testkit::runtime::{workspace_binary, Function, Outcome};
@@ -21,7 +22,18 @@ fn response(outcome: &Outcome) -> (u64, Value) {
 fn a_code_never_reaches_the_logs_even_at_trace() {
     let moto = Moto::start();
     let sdk = moto.sdk_config();
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_url = runtime.block_on(async {
+        sqs.create_queue()
+            .queue_name("otp-code-requests")
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap()
+    });
+    runtime.block_on(async {
         let ddb = aws_sdk_dynamodb::Client::new(&sdk);
         create_table(&ddb, "otp-profiles", "UserId", ScalarAttributeType::S).await;
         create_table(&ddb, "otp-codes", "UserId", ScalarAttributeType::S).await;
@@ -40,18 +52,54 @@ fn a_code_never_reaches_the_logs_even_at_trace() {
             .await
             .unwrap();
     });
-    let function = Function::new(workspace_binary("otp-validator"))
-        .envs(moto.env())
-        .env("PROFILES_TABLE", "otp-profiles")
-        .env("CODES_TABLE", "otp-codes")
-        .env("OTP_KEY_SECRET_ID", "fleet/otp-key")
-        // Eight digits: an isolated 8-digit number in the logs is the code, not a coincidence.
-        .env("CODE_LENGTH", "8")
-        .env("AWS_LAMBDA_LOG_LEVEL", "TRACE")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON");
+    let configured = |binary: &str| {
+        Function::new(workspace_binary(binary))
+            .envs(moto.env())
+            .env("PROFILES_TABLE", "otp-profiles")
+            .env("CODES_TABLE", "otp-codes")
+            .env("CODES_KEY_PREFIX", "api")
+            .env("SEND_QUEUE_URL", queue_url.as_str())
+            .env("OTP_KEY_SECRET_ID", "fleet/otp-key")
+            // Eight digits: an isolated 8-digit number in the logs is the code, not a coincidence.
+            .env("CODE_LENGTH", "8")
+            .env("AWS_LAMBDA_LOG_LEVEL", "TRACE")
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+    };
+    let function = configured("otp-validator");
 
     let send = function.run(&[load_event("otp-validator/01-send.json")]);
     assert_eq!(response(send.outcomes()[0]).0, 202, "{}", send.logs);
+    // The delivery step on what the API queued, as Lambda's SQS event source hands it over.
+    let messages = runtime.block_on(async {
+        sqs.receive_message()
+            .queue_url(&queue_url)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default()
+    });
+    assert_eq!(messages.len(), 1);
+    let batch = json!({"Records": [{
+        "messageId": messages[0].message_id(),
+        "receiptHandle": messages[0].receipt_handle(),
+        "body": messages[0].body(),
+        "attributes": {},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:otp-code-requests",
+        "awsRegion": "us-east-1"
+    }]});
+    let delivered = configured("otp-sms-sender").run(&[batch]);
+    let Outcome::Response(answer) = delivered.outcomes()[0] else {
+        panic!("{}", delivered.logs);
+    };
+    assert_eq!(
+        answer,
+        &json!({"batchItemFailures": []}),
+        "{}",
+        delivered.logs
+    );
     let sms = moto.sms_messages();
     let code = sms[0]
         .1
@@ -72,7 +120,7 @@ fn a_code_never_reaches_the_logs_even_at_trace() {
         checked.logs
     );
 
-    let logs = format!("{}\n{}", send.logs, checked.logs);
+    let logs = format!("{}\n{}\n{}", send.logs, delivered.logs, checked.logs);
     // The setting took effect: the SDK's DEBUG lines are there.
     assert!(logs.contains("\"level\":\"DEBUG\""), "{logs}");
     let isolated =

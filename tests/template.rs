@@ -440,3 +440,111 @@ fn every_api_is_throttled_and_every_api_function_reserves_concurrency() {
     assert!(template
         .contains("HasApiReservedConcurrency: !Not [!Equals [!Ref ApiReservedConcurrency, 0]]"));
 }
+
+/// The value of the environment variable `name` in a function's body, as written.
+fn env_value(function: &str, name: &str) -> Option<String> {
+    function
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{name}: ")))
+        .map(str::to_owned)
+}
+
+/// Issue 12, point 5: every function of the codes table has its own key prefix, its statements
+/// on the table admit only items under it (`dynamodb:LeadingKeys`), and its own HMAC key; only
+/// the OTP API's delivery step shares the API's. Point 3: the API sends no SMS itself, it queues.
+#[test]
+fn each_otp_function_keeps_to_its_own_codes_and_key() {
+    let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let resources = resources(&template);
+    let users: Vec<(&String, String)> = resources
+        .iter()
+        .map(|(name, lines)| (name, lines.join("\n")))
+        .filter(|(_, body)| body.contains("CODES_TABLE: "))
+        .collect();
+    let names: Vec<&str> = users.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "OtpValidatorFunction",
+            "OtpSmsSenderFunction",
+            "AlexaSkillFunction",
+            "ApprovalResponderFunction"
+        ]
+    );
+    let mut keys = BTreeSet::new();
+    for (name, body) in &users {
+        let prefix = env_value(body, "CODES_KEY_PREFIX").unwrap_or_else(|| panic!("{name}"));
+        let prefix = prefix
+            .trim_start_matches("!If [ApprovalStepUp, ")
+            .trim_end_matches(", !Ref AWS::NoValue]")
+            .to_owned();
+        let on_codes: Vec<String> = statements(body)
+            .into_iter()
+            .filter(|s| s.contains("Resource: !GetAtt OtpCodesTable.Arn"))
+            .collect();
+        assert_eq!(on_codes.len(), 1, "{name}: {on_codes:?}");
+        assert!(
+            on_codes[0].contains(&format!(
+                "ForAllValues:StringLike:\ndynamodb:LeadingKeys: [\"{prefix}#*\"]"
+            )),
+            "{name}: {}",
+            on_codes[0]
+        );
+        let key = env_value(body, "OTP_KEY_SECRET_ID").unwrap_or_else(|| panic!("{name}"));
+        let key = key
+            .trim_start_matches("!If [ApprovalStepUp, ")
+            .trim_end_matches(", !Ref AWS::NoValue]")
+            .to_owned();
+        keys.insert((prefix, key));
+    }
+    let keys: Vec<(String, String)> = keys.into_iter().collect();
+    assert_eq!(
+        keys.len(),
+        3,
+        "one prefix and one key per function: {keys:?}"
+    );
+    let secrets: BTreeSet<&String> = keys.iter().map(|(_, k)| k).collect();
+    assert_eq!(secrets.len(), 3, "{keys:?}");
+    let api = resource_body(&resources, "OtpValidatorFunction");
+    assert!(
+        !api.contains("sns:Publish"),
+        "the API queues; it sends no SMS"
+    );
+    assert!(api.contains("SEND_QUEUE_URL: !Ref OtpCodeRequestQueue"));
+    assert!(resource_body(&resources, "OtpSmsSenderFunction").contains("Sid: SendSms"));
+    let queue_policy = resource_body(&resources, "OtpCodeRequestQueuePolicy");
+    assert!(queue_policy.contains("aws:PrincipalArn: !GetAtt OtpValidatorFunctionRole.Arn"));
+    let alarm = resource_body(&resources, "OtpSmsDeliveryAlarm");
+    assert!(alarm.contains("Value: !GetAtt OtpCodeRequestDeadLetterQueue.QueueName"));
+}
+
+/// Issue 12, point 1: the OTP API's resource policy denies every principal outside the
+/// deploying account, except the ARNs listed in OtpApiCallerArns.
+#[test]
+fn the_otp_api_admits_only_the_account_and_listed_callers() {
+    let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let resources = resources(&template);
+    let api = resource_body(&resources, "OtpApi");
+    let policy = api
+        .split("ResourcePolicy:")
+        .nth(1)
+        .and_then(|rest| rest.split("Models:").next())
+        .unwrap_or_else(|| panic!("OtpApi has no resource policy: {api}"));
+    let deny = statements(policy)
+        .into_iter()
+        .find(|s| s.contains("Effect: Deny"))
+        .unwrap_or_else(|| panic!("{policy}"));
+    assert!(deny.contains("Principal: \"*\""), "{deny}");
+    assert!(deny.contains("Action: execute-api:Invoke"), "{deny}");
+    assert!(deny.contains("Resource: execute-api:/*"), "{deny}");
+    assert_eq!(
+        deny.matches("aws:PrincipalAccount: !Ref AWS::AccountId")
+            .count(),
+        2,
+        "with and without listed callers: {deny}"
+    );
+    assert!(
+        deny.contains("aws:PrincipalArn: !Ref OtpApiCallerArns"),
+        "{deny}"
+    );
+}

@@ -14,7 +14,7 @@ pub struct Config {
 
 impl FromVars for Config {
     /// `SKILL_ID`, `ACCESS_TABLE` (required), `ACCESS_MINUTES` (default 10), and the OTP
-    /// library's variables (`PROFILES_TABLE`, `CODES_TABLE`, `OTP_KEY_SECRET_ID`, `CODE_LENGTH`…).
+    /// library's variables (`PROFILES_TABLE`, `CODES_TABLE`, `CODES_KEY_PREFIX`, `OTP_KEY_SECRET_ID`, `CODE_LENGTH`…).
     fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
         let skill_id = vars.required("SKILL_ID")?;
         if !skill_id.starts_with("amzn1.ask.skill.") {
@@ -45,6 +45,7 @@ mod tests {
             ("ACCESS_TABLE", "access"),
             ("PROFILES_TABLE", "p"),
             ("CODES_TABLE", "c"),
+            ("CODES_KEY_PREFIX", "alexa"),
             ("OTP_KEY_SECRET_ID", "k"),
             ("CODE_LENGTH", "4"),
         ];

@@ -1,4 +1,5 @@
-//! How the skill asks for proof of presence: the shared OTP library, in-process.
+//! How the skill asks for proof of presence: the shared OTP library, in-process. The caller the
+//! library charges misses and requests to is the Alexa user itself.
 
 use std::future::Future;
 
@@ -33,7 +34,7 @@ impl<O: OtpService> Presence for O {
     }
 
     async fn send_code(&self, user: &str) -> Result<SendOutcome, OtpError> {
-        OtpService::send_code(self, user, PURPOSE).await
+        OtpService::send_code(self, user, user, PURPOSE).await
     }
 
     async fn verify(&self, user: &str, spoken: &str) -> Result<Proof, OtpError> {
@@ -41,7 +42,7 @@ impl<O: OtpService> Presence for O {
             .await?
             .is_some_and(|p| p.mfa_serial.is_some());
         if has_device && spoken.len() == 6 {
-            return Ok(match self.verify_mfa(user, spoken).await? {
+            return Ok(match self.verify_mfa(user, user, spoken).await? {
                 MfaOutcome::Valid => Proof::Valid,
                 MfaOutcome::Invalid => Proof::Invalid,
                 MfaOutcome::Locked { retry_after } => Proof::Locked { retry_after },
@@ -50,7 +51,7 @@ impl<O: OtpService> Presence for O {
         }
         // AMAZON.NUMBER drops leading zeros: "zero one four three" arrives as 143.
         let code = format!("{spoken:0>width$}", width = self.code_length());
-        Ok(match self.verify_code(user, PURPOSE, &code).await? {
+        Ok(match self.verify_code(user, user, PURPOSE, &code).await? {
             VerifyOutcome::Valid => Proof::Valid,
             VerifyOutcome::Invalid => Proof::Invalid,
             VerifyOutcome::Locked { retry_after } => Proof::Locked { retry_after },

@@ -58,7 +58,7 @@ async fn the_seed_conversation_against_the_stand_in() {
         access: DynamoAccess::new(ddb.clone(), "access"),
         presence: Otp {
             profiles: DynamoProfiles::new(ddb.clone(), "profiles"),
-            store: DynamoStore::new(ddb.clone(), "codes"),
+            store: DynamoStore::new(ddb.clone(), "codes", "alexa"),
             sms: SnsSms::new(fleet_core::aws::SnsClient::new(&sdk), None),
             mfa: FakeMfa::default(),
             digits: OsDigits,

@@ -21,7 +21,7 @@ pub struct Config {
     pub retention: chrono::Duration,
     pub policy: ApproverPolicy,
     pub settings: Settings,
-    /// The OTP library's settings (`PROFILES_TABLE`, `CODES_TABLE`, `OTP_KEY_SECRET_ID`, …) when
+    /// The OTP library's settings (`PROFILES_TABLE`, `CODES_TABLE`, `CODES_KEY_PREFIX`, `OTP_KEY_SECRET_ID`, …) when
     /// `PROFILES_TABLE` is set: the responder's step-up (`REQUIRE_STEP_UP=true`) needs them.
     pub otp: Option<OtpConfig>,
 }

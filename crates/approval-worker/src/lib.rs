@@ -340,7 +340,7 @@ mod wiring {
             let otp_config = config.otp.as_ref().ok_or_else(|| {
                 HandlerError::new(
                     ErrorClass::InvalidConfig,
-                    "REQUIRE_STEP_UP=true needs the OTP settings: PROFILES_TABLE, CODES_TABLE, OTP_KEY_SECRET_ID",
+                    "REQUIRE_STEP_UP=true needs the OTP settings: PROFILES_TABLE, CODES_TABLE, CODES_KEY_PREFIX, OTP_KEY_SECRET_ID",
                 )
             })?;
             let otp = fleet_otp::aws::from_config(sdk, otp_config, env.clock.clone())

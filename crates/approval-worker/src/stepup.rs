@@ -1,6 +1,7 @@
 //! The step-up over the fleet's OTP library: a one-time code by SMS to the approver (the OTP
 //! profiles table is keyed by the approver's address), bound to one request by `purpose`. The
-//! library's cooldown, attempt limits and lockout apply as they do to the OTP API.
+//! library's cooldown, attempt limits and lockout apply as they do to the OTP API; the approver
+//! is also the caller its misses and requests are charged to.
 
 use fleet_core::{Classified, ServiceError};
 use fleet_otp::{OtpError, OtpService, SendOutcome, VerifyOutcome};
@@ -19,7 +20,7 @@ impl<O: OtpService> StepUp for OtpStepUp<O> {
         // has a phone); the code then never verifies.
         match self
             .0
-            .send_code(approver, purpose)
+            .send_code(approver, approver, purpose)
             .await
             .map_err(otp_error)?
         {
@@ -36,7 +37,7 @@ impl<O: OtpService> StepUp for OtpStepUp<O> {
     ) -> Result<CodeCheck, ServiceError> {
         let outcome = self
             .0
-            .verify_code(approver, purpose, code)
+            .verify_code(approver, approver, purpose, code)
             .await
             .map_err(otp_error)?;
         Ok(match outcome {

@@ -6,14 +6,19 @@ use fleet_otp::config::OtpConfig;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub otp: OtpConfig,
+    /// `SEND_QUEUE_URL`: where the API queues code requests (the delivery step does not need it).
+    pub send_queue_url: Option<String>,
 }
 
 impl FromVars for Config {
-    /// The OTP library's variables: `PROFILES_TABLE`, `CODES_TABLE`, `OTP_KEY_SECRET_ID` (or
-    /// `OTP_KEY_PARAMETER`), `CODE_LENGTH`, `SMS_SENDER_ID`, `MFA_CREDENTIALS_SECRET_ID`.
+    /// The OTP library's variables (`PROFILES_TABLE`, `CODES_TABLE`, `CODES_KEY_PREFIX`,
+    /// `OTP_KEY_SECRET_ID` or `OTP_KEY_PARAMETER`, `CODE_LENGTH`, `CALLER_SENDS_PER_HOUR`,
+    /// `CALLER_MISSES_PER_DAY`, `SMS_SENDER_ID`, `MFA_CREDENTIALS_SECRET_ID`) and
+    /// `SEND_QUEUE_URL`.
     fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
         Ok(Self {
             otp: OtpConfig::from_vars(vars)?,
+            send_queue_url: vars.optional("SEND_QUEUE_URL"),
         })
     }
 }

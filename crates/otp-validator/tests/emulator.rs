@@ -1,9 +1,11 @@
-//! Emulator tests: the OTP API on the real DynamoDB and SNS adapters against moto, with the key
-//! read from moto's Secrets Manager and SSM. The SMS is read back from `/moto-api/data.json` and
-//! typed back through the API. moto's STS accepts any MFA code, so the MFA check here is the
+//! Emulator tests: the OTP API and its SMS delivery step on the real DynamoDB, SQS and SNS
+//! adapters against moto, with the key read from moto's Secrets Manager and SSM. The request goes
+//! through the queue, the SMS is read back from `/moto-api/data.json` and typed back through the
+//! API. moto's STS accepts any MFA code, so the MFA check here is the
 //! in-memory fake (STS's real answers are in the crate's aws-smithy-mocks tests).
 
 use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
+use fleet_core::EventHandler;
 use fleet_core::HttpHandler;
 use fleet_core::SystemClock;
 use fleet_otp::aws::{load_key, mfa_sts_client, DynamoProfiles, DynamoStore, KeySource, SnsSms};
@@ -13,7 +15,9 @@ use fleet_otp::{Limits, Otp};
 use fleet_testkit::seed::create_table;
 use fleet_testkit::{load_event, Moto};
 use lambda_http::{Body, Response};
-use otp_validator::App;
+use lambda_runtime::{Context, LambdaEvent};
+use otp_validator::aws::SqsQueue;
+use otp_validator::{App, Sender};
 use serde_json::{json, Value};
 
 const KEY: &str = "k3y-for-the-stand-in-only-0123456789abcdef";
@@ -126,23 +130,74 @@ async fn a_code_goes_out_by_sms_and_comes_back_through_the_api() {
     );
     assert_eq!(broken.class, fleet_core::ErrorClass::InvalidConfig);
 
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("otp-code-requests")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let otp = || Otp {
+        profiles: DynamoProfiles::new(ddb.clone(), "otp-profiles"),
+        store: DynamoStore::new(ddb.clone(), "otp-codes", "api"),
+        sms: SnsSms::new(fleet_core::aws::SnsClient::new(&sdk), None),
+        mfa: FakeMfa::default(),
+        digits: OsDigits,
+        clock: SystemClock,
+        key: key.clone(),
+        limits: Limits::default(),
+    };
     let api = App {
-        otp: Otp {
-            profiles: DynamoProfiles::new(ddb.clone(), "otp-profiles"),
-            store: DynamoStore::new(ddb.clone(), "otp-codes"),
-            sms: SnsSms::new(fleet_core::aws::SnsClient::new(&sdk), None),
-            mfa: FakeMfa::default(),
-            digits: OsDigits,
-            clock: SystemClock,
-            key,
-            limits: Limits::default(),
-        },
+        otp: otp(),
+        queue: SqsQueue::new(sqs.clone(), &queue_url),
+    };
+    let sender = Sender { otp: otp() };
+    // The delivery step, as Lambda's SQS event source runs it: what the queue holds, as a batch.
+    let deliver = || async {
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let records: Vec<Value> = received
+            .messages()
+            .iter()
+            .map(|m| {
+                json!({
+                    "messageId": m.message_id(),
+                    "receiptHandle": m.receipt_handle(),
+                    "body": m.body(),
+                    "attributes": {},
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:otp-code-requests",
+                    "awsRegion": "us-east-1"
+                })
+            })
+            .collect();
+        let count = records.len();
+        let event = LambdaEvent::new(json!({ "Records": records }), Context::default());
+        let answer = sender.handle(event).await.unwrap();
+        assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+        count
     };
 
     let sent = api
         .handle(request("otp-validator/01-send.json", None))
         .await;
-    assert_eq!(sent.status().as_u16(), 202);
+    assert_eq!(
+        (sent.status().as_u16(), json_body(&sent)),
+        (202, json!({"status": "accepted"}))
+    );
+    assert!(
+        moto.sms_messages().is_empty(),
+        "the API sends no SMS itself"
+    );
+    assert_eq!(deliver().await, 1, "the request was queued");
     let sms = moto.sms_messages();
     assert_eq!(sms.len(), 1);
     assert_eq!(sms[0].0, "+31612345678");
@@ -156,14 +211,21 @@ async fn a_code_goes_out_by_sms_and_comes_back_through_the_api() {
         "{code}"
     );
 
-    let stored = ddb
-        .get_item()
-        .table_name("otp-codes")
-        .key("UserId", AttributeValue::S("alice".into()))
-        .send()
+    let user_item = |key: &'static str| {
+        let ddb = ddb.clone();
+        async move {
+            ddb.get_item()
+                .table_name("otp-codes")
+                .key("UserId", AttributeValue::S(key.into()))
+                .send()
+                .await
+                .unwrap()
+                .item
+        }
+    };
+    let item = user_item("api#user#alice")
         .await
-        .unwrap();
-    let item = stored.item().unwrap();
+        .unwrap_or_else(|| panic!("the API's items are under its prefix"));
     let state = item["State"].as_s().unwrap();
     assert!(!state.contains(&code), "only the HMAC is stored: {state}");
     assert!(item["ExpiresAt"].as_n().is_ok(), "the TTL attribute is set");
@@ -190,19 +252,25 @@ async fn a_code_goes_out_by_sms_and_comes_back_through_the_api() {
     let unknown = api
         .handle(request("otp-validator/04-send-unknown-user.json", None))
         .await;
-    assert_eq!(unknown.status().as_u16(), 202);
+    assert_eq!(
+        (unknown.status().as_u16(), json_body(&unknown)),
+        (202, json!({"status": "accepted"})),
+        "the same answer as for a known user"
+    );
+    assert_eq!(deliver().await, 1);
     assert_eq!(moto.sms_messages().len(), 1, "no SMS for an unknown user");
 
-    // The failure budget, kept in DynamoDB: 2 failures so far, 8 more lock.
-    for _ in 0..8 {
-        assert_eq!(api.handle(verify(wrong)).await.status().as_u16(), 401);
-    }
-    let locked = api.handle(verify(&code)).await;
-    assert_eq!(locked.status().as_u16(), 429);
-    let retry_after: i64 = locked.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((86_000..=86_400).contains(&retry_after), "{retry_after}");
+    // Budgets, kept in DynamoDB: the guess against alice's code was hers; the guess after it
+    // was used (nothing outstanding) was the caller's, keyed on the role without its session.
+    let alice = user_item("api#user#alice").await.unwrap();
+    assert_eq!(failures(&alice), 1);
+    let caller = user_item("api#caller#arn:aws:sts::123456789012:assumed-role/OtpCaller")
+        .await
+        .unwrap_or_else(|| panic!("the caller's budget"));
+    assert_eq!(failures(&caller), 1);
+}
+
+fn failures(item: &std::collections::HashMap<String, AttributeValue>) -> usize {
+    let state: Value = serde_json::from_str(item["State"].as_s().unwrap()).unwrap();
+    state["failures"].as_array().map_or(0, Vec::len)
 }

@@ -76,20 +76,32 @@ impl Profiles for DynamoProfiles {
     }
 }
 
-/// Codes table: `UserId` (S) → `State` (the user's state as JSON: code HMACs, send and failure
-/// times), `Version` (N, for conditional writes), `ExpiresAt` (N, the table's TTL attribute).
+/// Codes table: `UserId` (S, `<prefix>#<subject key>`, e.g. `api#user#alice`) → `State` (the
+/// document as JSON: code HMACs, send and failure times), `Version` (N, for conditional writes),
+/// `ExpiresAt` (N, the table's TTL attribute). Each function has its own prefix, and its IAM
+/// policy admits only items under it (`dynamodb:LeadingKeys`).
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    prefix: String,
 }
 
 impl DynamoStore {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        table: impl Into<String>,
+        prefix: impl Into<String>,
+    ) -> Self {
         Self {
             client,
             table: table.into(),
+            prefix: prefix.into(),
         }
+    }
+
+    fn item_key(&self, key: &str) -> String {
+        format!("{}#{key}", self.prefix)
     }
 }
 
@@ -101,7 +113,9 @@ fn corrupt(detail: String) -> ServiceError {
 const STATE_TTL_SECONDS: i64 = 2 * 24 * 3600;
 
 impl StateStore for DynamoStore {
-    async fn load(&self, user_id: &str) -> Result<(UserState, Option<u64>), OtpError> {
+    async fn load(&self, key: &str) -> Result<(UserState, Option<u64>), OtpError> {
+        let user_id = self.item_key(key);
+        let user_id = user_id.as_str();
         let item = user_item(&self.client, &self.table, "codes table", user_id)
             .await
             .map_err(OtpError::Store)?;
@@ -128,10 +142,11 @@ impl StateStore for DynamoStore {
 
     async fn save(
         &self,
-        user_id: &str,
+        key: &str,
         state: &UserState,
         expected: Option<u64>,
     ) -> Result<bool, OtpError> {
+        let user_id = self.item_key(key);
         let json = serde_json::to_string(state).map_err(|e| {
             OtpError::Store(ServiceError::new(
                 "codes table",
@@ -144,7 +159,7 @@ impl StateStore for DynamoStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .item("UserId", AttributeValue::S(user_id.to_owned()))
+            .item("UserId", AttributeValue::S(user_id))
             .item("State", AttributeValue::S(json))
             .item("Version", AttributeValue::N(next.to_string()))
             .item(
@@ -379,7 +394,7 @@ pub fn on_aws<C: fleet_core::Clock>(
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
     crate::Otp {
         profiles: DynamoProfiles::new(ddb.clone(), &config.profiles_table),
-        store: DynamoStore::new(ddb, &config.codes_table),
+        store: DynamoStore::new(ddb, &config.codes_table, &config.key_prefix),
         sms: SnsSms::new(aws_sdk_sns::Client::new(sdk), config.sms_sender_id.clone()),
         mfa: StsMfa::new(sts),
         digits: crate::ports::OsDigits,

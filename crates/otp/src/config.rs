@@ -15,6 +15,9 @@ pub enum KeySource {
 pub struct OtpConfig {
     pub profiles_table: String,
     pub codes_table: String,
+    /// This function's namespace in the codes table (`api`, `alexa`, `approval`): its items are
+    /// `<prefix>#…`, and its IAM policy admits no others.
+    pub key_prefix: String,
     pub key_source: KeySource,
     pub sms_sender_id: Option<String>,
     /// A secret holding `{"AccessKeyId", "SecretAccessKey"}` of the IAM user that owns the MFA
@@ -24,8 +27,10 @@ pub struct OtpConfig {
 }
 
 impl OtpConfig {
-    /// `PROFILES_TABLE`, `CODES_TABLE`, exactly one of `OTP_KEY_SECRET_ID` (Secrets Manager) and
-    /// `OTP_KEY_PARAMETER` (SSM SecureString), `CODE_LENGTH` (4–10, default 6), `SMS_SENDER_ID`,
+    /// `PROFILES_TABLE`, `CODES_TABLE`, `CODES_KEY_PREFIX` (lowercase letters), exactly one of
+    /// `OTP_KEY_SECRET_ID` (Secrets Manager) and `OTP_KEY_PARAMETER` (SSM SecureString),
+    /// `CODE_LENGTH` (4–10, default 6), `CALLER_SENDS_PER_HOUR` (1–1000, default 30),
+    /// `CALLER_MISSES_PER_DAY` (1–10000, default 50), `SMS_SENDER_ID`,
     /// `MFA_CREDENTIALS_SECRET_ID`.
     pub fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
         let key_source = match (
@@ -55,14 +60,29 @@ impl OtpConfig {
                 reason: "must be from 4 to 10".into(),
             });
         }
+        let profiles_table = vars.required("PROFILES_TABLE")?;
+        let codes_table = vars.required("CODES_TABLE")?;
+        let key_prefix = vars.required("CODES_KEY_PREFIX")?;
+        if key_prefix.is_empty() || !key_prefix.bytes().all(|b| b.is_ascii_lowercase()) {
+            return Err(ConfigError::invalid(
+                "CODES_KEY_PREFIX",
+                &key_prefix,
+                "must be lowercase letters, e.g. api",
+            ));
+        }
+        let caller_sends_per_hour = vars.ranged_or("CALLER_SENDS_PER_HOUR", 30, 1..=1000)?;
+        let caller_misses_per_window = vars.ranged_or("CALLER_MISSES_PER_DAY", 50, 1..=10_000)?;
         Ok(Self {
-            profiles_table: vars.required("PROFILES_TABLE")?,
-            codes_table: vars.required("CODES_TABLE")?,
+            profiles_table,
+            codes_table,
+            key_prefix,
             key_source,
             sms_sender_id: vars.optional("SMS_SENDER_ID"),
             mfa_credentials_secret_id: vars.optional("MFA_CREDENTIALS_SECRET_ID"),
             limits: Limits {
                 code_length,
+                caller_sends_per_hour,
+                caller_misses_per_window,
                 ..Limits::default()
             },
         })
@@ -78,6 +98,7 @@ mod tests {
         let config = OtpConfig::from_vars(&[
             ("PROFILES_TABLE", "profiles"),
             ("CODES_TABLE", "codes"),
+            ("CODES_KEY_PREFIX", "api"),
             ("OTP_KEY_PARAMETER", "/fleet/otp-key"),
         ])
         .unwrap();
@@ -99,9 +120,43 @@ mod tests {
             ("OTP_KEY_SECRET_ID", "k"),
             ("PROFILES_TABLE", "p"),
             ("CODES_TABLE", "c"),
+            ("CODES_KEY_PREFIX", "api"),
             ("CODE_LENGTH", "3"),
         ])
         .unwrap_err();
         assert!(err.to_string().contains("CODE_LENGTH"), "{err}");
+        let base = [
+            ("OTP_KEY_SECRET_ID", "k"),
+            ("PROFILES_TABLE", "p"),
+            ("CODES_TABLE", "c"),
+        ];
+        let err = OtpConfig::from_vars(&base).unwrap_err();
+        assert!(err.to_string().contains("CODES_KEY_PREFIX"), "{err}");
+        let map = |vars: Vec<(&str, &str)>| -> std::collections::HashMap<String, String> {
+            vars.into_iter()
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                .collect()
+        };
+        for (name, value) in [
+            ("CODES_KEY_PREFIX", "api#"),
+            ("CALLER_SENDS_PER_HOUR", "0"),
+            ("CALLER_MISSES_PER_DAY", "many"),
+        ] {
+            let mut vars = base.to_vec();
+            vars.push(("CODES_KEY_PREFIX", "alexa"));
+            vars.retain(|(n, _)| *n != name);
+            vars.push((name, value));
+            let err = OtpConfig::from_vars(&map(vars)).unwrap_err();
+            assert!(err.to_string().contains(name), "{name}: {err}");
+        }
+        let mut vars = base.to_vec();
+        vars.extend([
+            ("CODES_KEY_PREFIX", "alexa"),
+            ("CALLER_SENDS_PER_HOUR", "5"),
+        ]);
+        let config = OtpConfig::from_vars(&map(vars)).unwrap();
+        assert_eq!(config.key_prefix, "alexa");
+        assert_eq!(config.limits.caller_sends_per_hour, 5);
+        assert_eq!(config.limits.caller_misses_per_window, 50);
     }
 }

@@ -50,8 +50,8 @@ pub async fn profiles<H: ProfilesHarness>(h: &H) {
     assert_eq!(get("mallory").await, None);
 }
 
-/// Version-checked documents: the first save needs "no state yet", every later one the version
-/// it read; a save against a version that moved on writes nothing and says so.
+/// Version-checked documents per key: the first save needs "no state yet", every later one the
+/// version it read; a save against a version that moved on writes nothing and says so.
 pub async fn state_store<S: StateStore>(store: &S) {
     let load = |user: &'static str| async move {
         store
@@ -73,12 +73,14 @@ pub async fn state_store<S: StateStore>(store: &S) {
     first.sends.push(t0);
     first.codes.insert(
         "purpose".into(),
-        CodeRecord {
+        vec![CodeRecord {
             sealed: "ab12".into(),
             expires_at: t0,
             wrong: 1,
             used: false,
-        },
+            request: Some("message-1".into()),
+            sent: true,
+        }],
     );
     assert!(save("alice", first.clone(), None).await, "first save");
     assert!(

@@ -14,6 +14,6 @@ pub mod service;
 pub mod state;
 
 pub use code::{mask_phone, HmacKey, KeyError};
-pub use ports::{MfaVerdict, OtpError, Profile};
-pub use service::{MfaOutcome, Otp, OtpService, SendOutcome, VerifyOutcome};
+pub use ports::{MfaVerdict, OtpError, Profile, Subject};
+pub use service::{CodeRequest, Delivery, MfaOutcome, Otp, OtpService, SendOutcome, VerifyOutcome};
 pub use state::{Limits, UserState};

@@ -40,14 +40,25 @@ impl Profiles for MemoryProfiles {
 pub struct MemoryStore(Mutex<BTreeMap<String, (UserState, u64)>>);
 
 impl MemoryStore {
-    pub fn state(&self, user: &str) -> Option<UserState> {
-        lock(&self.0).get(user).map(|(s, _)| s.clone())
+    /// The document under `key` (`Subject::key`).
+    pub fn state(&self, key: &str) -> Option<UserState> {
+        lock(&self.0).get(key).map(|(s, _)| s.clone())
+    }
+
+    /// A user's document.
+    pub fn user(&self, user: &str) -> Option<UserState> {
+        self.state(&crate::Subject::User(user).key())
+    }
+
+    /// Every key with a document, in order.
+    pub fn keys(&self) -> Vec<String> {
+        lock(&self.0).keys().cloned().collect()
     }
 }
 
 impl StateStore for MemoryStore {
-    async fn load(&self, user_id: &str) -> Result<(UserState, Option<u64>), OtpError> {
-        Ok(match lock(&self.0).get(user_id) {
+    async fn load(&self, key: &str) -> Result<(UserState, Option<u64>), OtpError> {
+        Ok(match lock(&self.0).get(key) {
             Some((state, version)) => (state.clone(), Some(*version)),
             None => (UserState::default(), None),
         })
@@ -55,17 +66,17 @@ impl StateStore for MemoryStore {
 
     async fn save(
         &self,
-        user_id: &str,
+        key: &str,
         state: &UserState,
         expected: Option<u64>,
     ) -> Result<bool, OtpError> {
         let mut all = lock(&self.0);
-        let current = all.get(user_id).map(|(_, v)| *v);
+        let current = all.get(key).map(|(_, v)| *v);
         if current != expected {
             return Ok(false);
         }
         all.insert(
-            user_id.to_owned(),
+            key.to_owned(),
             (state.clone(), current.map_or(1, |v| v + 1)),
         );
         Ok(true)

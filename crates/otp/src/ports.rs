@@ -45,19 +45,41 @@ pub trait Profiles: Send + Sync {
     fn get(&self, user_id: &str) -> impl Future<Output = Result<Option<Profile>, OtpError>> + Send;
 }
 
-/// A version-checked document per user: `save` fails with `Ok(false)` when someone else saved
-/// since `load`, which makes every code single-use and every counter exact.
+/// Whose budget a document holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject<'a> {
+    /// A user: their codes, guesses against them, accepted MFA tokens.
+    User(&'a str),
+    /// A calling principal (an IAM role or user ARN; the Alexa user): its requests and misses.
+    Caller(&'a str),
+    /// Where codes go (a phone number; `unknown:<user>` for a user without one): SMS sends.
+    Destination(&'a str),
+}
+
+impl Subject<'_> {
+    /// The document's key within a function's namespace; the store adds the namespace.
+    pub fn key(&self) -> String {
+        match self {
+            Subject::User(id) => format!("user#{id}"),
+            Subject::Caller(arn) => format!("caller#{arn}"),
+            Subject::Destination(to) => format!("to#{to}"),
+        }
+    }
+}
+
+/// A version-checked document per subject key: `save` fails with `Ok(false)` when someone else
+/// saved since `load`, which makes every code single-use and every counter exact.
 pub trait StateStore: Send + Sync {
     /// The state and its version (`None`: no state yet).
     fn load(
         &self,
-        user_id: &str,
+        key: &str,
     ) -> impl Future<Output = Result<(UserState, Option<u64>), OtpError>> + Send;
 
     /// `Ok(true)` when written; `Ok(false)` when the version moved on.
     fn save(
         &self,
-        user_id: &str,
+        key: &str,
         state: &UserState,
         expected: Option<u64>,
     ) -> impl Future<Output = Result<bool, OtpError>> + Send;

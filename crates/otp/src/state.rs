@@ -1,4 +1,6 @@
-//! A user's state and the rules over it, as pure functions of the state and the instant.
+//! A budget document and the rules over it, as pure functions of the state and the instant. The
+//! same document serves a user (codes, guesses, accepted tokens), a calling principal (requests
+//! and misses) and an SMS destination (sends).
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,6 +20,11 @@ pub struct Limits {
     pub failure_window: Duration,
     /// A token accepted once is refused again for this long (its 30 s step, with drift).
     pub mfa_replay_window: Duration,
+    /// Code requests per calling principal per hour, whoever they are for.
+    pub caller_sends_per_hour: usize,
+    /// Misses per calling principal per `failure_window`: guesses for users with nothing
+    /// outstanding, tokens for users without a device.
+    pub caller_misses_per_window: usize,
 }
 
 impl Default for Limits {
@@ -31,6 +38,8 @@ impl Default for Limits {
             failures_per_window: 10,
             failure_window: Duration::hours(24),
             mfa_replay_window: Duration::seconds(90),
+            caller_sends_per_hour: 30,
+            caller_misses_per_window: 50,
         }
     }
 }
@@ -43,13 +52,54 @@ pub struct CodeRecord {
     /// Wrong tries against this code.
     pub wrong: u32,
     pub used: bool,
+    /// The send request that made it (a redelivered request makes no second code).
+    #[serde(default)]
+    pub request: Option<String>,
+    /// The SMS was accepted by SNS.
+    #[serde(default)]
+    pub sent: bool,
+}
+
+impl CodeRecord {
+    pub fn outstanding(&self, now: DateTime<Utc>, limits: &Limits) -> bool {
+        !self.used && self.expires_at > now && self.wrong < limits.wrong_per_code
+    }
+}
+
+/// A purpose's codes, newest last. Older states held one record per purpose; they read as a
+/// list of one.
+mod one_or_many {
+    use super::CodeRecord;
+    use serde::{Deserialize, Deserializer};
+    use std::collections::BTreeMap;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Many(Vec<CodeRecord>),
+        One(CodeRecord),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, Vec<CodeRecord>>, D::Error> {
+        let stored = BTreeMap::<String, Stored>::deserialize(d)?;
+        Ok(stored
+            .into_iter()
+            .map(|(purpose, codes)| match codes {
+                Stored::Many(codes) => (purpose, codes),
+                Stored::One(code) => (purpose, vec![code]),
+            })
+            .collect())
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserState {
-    /// The current code per purpose.
-    #[serde(default)]
-    pub codes: BTreeMap<String, CodeRecord>,
+    /// The outstanding codes per purpose: a code already sent stays valid when another is sent
+    /// (at most `sends_per_window` per purpose, which is all one phone can receive in a TTL).
+    #[serde(default, deserialize_with = "one_or_many::deserialize")]
+    pub codes: BTreeMap<String, Vec<CodeRecord>>,
     #[serde(default)]
     pub sends: Vec<DateTime<Utc>>,
     #[serde(default)]
@@ -70,7 +120,49 @@ impl UserState {
         self.failures.retain(|t| now - *t < limits.failure_window);
         self.mfa_accepted
             .retain(|(_, t)| now - *t < limits.mfa_replay_window);
-        self.codes.retain(|_, c| c.expires_at > now);
+        for codes in self.codes.values_mut() {
+            codes.retain(|c| c.expires_at > now);
+        }
+        self.codes.retain(|_, codes| !codes.is_empty());
+    }
+
+    /// Adds a code for `purpose`, dropping the oldest beyond the per-purpose limit.
+    pub fn add_code(&mut self, purpose: &str, record: CodeRecord, limits: &Limits) {
+        let codes = self.codes.entry(purpose.to_owned()).or_default();
+        codes.push(record);
+        let excess = codes.len().saturating_sub(limits.sends_per_window.max(1));
+        codes.drain(..excess);
+    }
+
+    /// The code a send request made, if any.
+    pub fn code_for_request(&mut self, purpose: &str, request: &str) -> Option<&mut CodeRecord> {
+        self.codes
+            .get_mut(purpose)?
+            .iter_mut()
+            .find(|c| c.request.as_deref() == Some(request))
+    }
+
+    /// `Err(wait)` while a calling principal has spent its hourly requests.
+    pub fn caller_may_send(&self, now: DateTime<Utc>, limits: &Limits) -> Result<(), RetryAfter> {
+        match spent(
+            &self.sends,
+            limits.caller_sends_per_hour,
+            Duration::hours(1),
+            now,
+        ) {
+            Some(wait) => Err(wait),
+            None => Ok(()),
+        }
+    }
+
+    /// `Some(wait)` while a calling principal has spent its misses.
+    pub fn caller_locked(&self, now: DateTime<Utc>, limits: &Limits) -> Option<RetryAfter> {
+        spent(
+            &self.failures,
+            limits.caller_misses_per_window,
+            limits.failure_window,
+            now,
+        )
     }
 
     /// `Err(wait)` while sending is rate-limited.
@@ -103,18 +195,12 @@ impl UserState {
 
     /// `Some(wait)` while verification is refused: the failure budget is spent.
     pub fn locked(&self, now: DateTime<Utc>, limits: &Limits) -> Option<RetryAfter> {
-        let mut recent: Vec<&DateTime<Utc>> = self
-            .failures
-            .iter()
-            .filter(|t| now - **t < limits.failure_window)
-            .collect();
-        if recent.len() < limits.failures_per_window {
-            return None;
-        }
-        recent.sort();
-        // Unlocked when enough failures have aged out to leave room for one more.
-        let freeing = recent[recent.len() - limits.failures_per_window];
-        Some(*freeing + limits.failure_window - now)
+        spent(
+            &self.failures,
+            limits.failures_per_window,
+            limits.failure_window,
+            now,
+        )
     }
 
     pub fn fail(&mut self, now: DateTime<Utc>) {
@@ -127,6 +213,23 @@ impl UserState {
             self.failures.remove(i);
         }
     }
+}
+
+/// `Some(wait)` when `max` of `times` fall within `window` before `now`: the wait until enough
+/// have aged out to leave room for one more.
+fn spent(
+    times: &[DateTime<Utc>],
+    max: usize,
+    window: Duration,
+    now: DateTime<Utc>,
+) -> Option<RetryAfter> {
+    let mut recent: Vec<&DateTime<Utc>> = times.iter().filter(|t| now - **t < window).collect();
+    if recent.len() < max.max(1) {
+        return None;
+    }
+    recent.sort();
+    let freeing = recent[recent.len() - max.max(1)];
+    Some(*freeing + window - now)
 }
 
 #[cfg(test)]
@@ -154,6 +257,35 @@ mod tests {
         }
         assert_eq!(&allowed_at[..7], [0, 1, 2, 17, 47, 107, 227]);
         assert!(allowed_at.len() <= 10, "{allowed_at:?}");
+    }
+
+    /// States written before a purpose kept several codes (one record per purpose) still read.
+    #[test]
+    fn a_state_with_one_code_per_purpose_still_reads() {
+        let old = r#"{"codes":{"p":{"sealed":"ab","expires_at":"2026-11-23T09:05:00Z","wrong":1,"used":false}},"sends":[],"failures":[]}"#;
+        let state: UserState = serde_json::from_str(old).unwrap();
+        assert_eq!(state.codes["p"].len(), 1);
+        assert_eq!(state.codes["p"][0].wrong, 1);
+        assert!(!state.codes["p"][0].sent);
+    }
+
+    #[test]
+    fn a_purpose_keeps_its_newest_codes_only() {
+        let limits = Limits::default();
+        let mut state = UserState::default();
+        for i in 0..5 {
+            let record = CodeRecord {
+                sealed: format!("{i}"),
+                expires_at: t0(),
+                wrong: 0,
+                used: false,
+                request: None,
+                sent: true,
+            };
+            state.add_code("p", record, &limits);
+        }
+        let kept: Vec<&str> = state.codes["p"].iter().map(|c| c.sealed.as_str()).collect();
+        assert_eq!(kept, ["2", "3", "4"]);
     }
 
     #[test]

@@ -110,6 +110,7 @@ async fn a_save_over_a_newer_version_is_refused_not_overwritten() {
     let store = DynamoStore::new(
         mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&conflict, &first]),
         "codes",
+        "api",
     );
     assert!(!store
         .save("alice", &UserState::default(), Some(4))

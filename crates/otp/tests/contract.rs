@@ -178,8 +178,45 @@ async fn aws_adapters_against_the_stand_in() {
     let stand = Stand::new();
     contract::profiles(&stand).await;
     let table = stand.table().await;
-    contract::state_store(&DynamoStore::new(stand.ddb(), table)).await;
+    contract::state_store(&DynamoStore::new(stand.ddb(), &table, "api")).await;
     contract::sms(&stand).await;
+}
+
+/// Each function's documents live under its own prefix (what its IAM `dynamodb:LeadingKeys`
+/// condition admits): the skill's store never reads or overwrites the API's.
+#[tokio::test]
+async fn each_function_keeps_to_its_own_prefix() {
+    use fleet_otp::ports::StateStore;
+    let stand = Stand::new();
+    let table = stand.table().await;
+    let api = DynamoStore::new(stand.ddb(), &table, "api");
+    let alexa = DynamoStore::new(stand.ddb(), &table, "alexa");
+    let mut state = fleet_otp::UserState::default();
+    state.failures.push(chrono::Utc::now());
+    assert!(api.save("user#alice", &state, None).await.unwrap());
+    assert_eq!(
+        alexa.load("user#alice").await.unwrap(),
+        (Default::default(), None)
+    );
+    assert!(alexa
+        .save("user#alice", &Default::default(), None)
+        .await
+        .unwrap());
+    assert_eq!(api.load("user#alice").await.unwrap().0, state);
+    let keys: Vec<String> = stand
+        .ddb()
+        .scan()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .filter_map(|i| i.get("UserId")?.as_s().ok().cloned())
+        .collect();
+    let mut keys = keys;
+    keys.sort();
+    assert_eq!(keys, ["alexa#user#alice", "api#user#alice"]);
 }
 
 #[tokio::test]
