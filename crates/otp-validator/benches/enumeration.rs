@@ -22,6 +22,17 @@ use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 120;
 
+/// A send (or a wrong guess) for `user` from `caller`.
+fn path_request(caller: &str, user: &str, send: bool) -> lambda_http::Request {
+    if send {
+        let body = json!({"user": user, "purpose": "p"});
+        request("otp-validator/01-send.json", caller, body)
+    } else {
+        let body = json!({"user": user, "purpose": "p", "code": "000000"});
+        request("otp-validator/02-verify.json", caller, body)
+    }
+}
+
 fn request(file: &str, caller: &str, body: Value) -> lambda_http::Request {
     let mut event = load_event(file);
     event["requestContext"]["identity"]["userArn"] = Value::from(caller);
@@ -110,19 +121,7 @@ fn main() {
     for (name, user, send) in paths {
         let caller =
             format!("arn:aws:iam::123456789012:user/probe-{name}").replace([' ', ','], "-");
-        let req = if send {
-            request(
-                "otp-validator/01-send.json",
-                &caller,
-                json!({"user": user, "purpose": "p"}),
-            )
-        } else {
-            request(
-                "otp-validator/02-verify.json",
-                &caller,
-                json!({"user": user, "purpose": "p", "code": "000000"}),
-            )
-        };
+        let req = path_request(&caller, user, send);
         moto.start_recording();
         let status = runtime.block_on(api.handle(req)).status().as_u16();
         let mut names: Vec<String> = moto.recorded_requests().iter().map(call_name).collect();
@@ -136,19 +135,7 @@ fn main() {
     for round in 0..ROUNDS {
         for (name, user, send) in paths {
             let caller = format!("arn:aws:iam::123456789012:user/bench-{round}");
-            let req = if send {
-                request(
-                    "otp-validator/01-send.json",
-                    &caller,
-                    json!({"user": user, "purpose": "p"}),
-                )
-            } else {
-                request(
-                    "otp-validator/02-verify.json",
-                    &caller,
-                    json!({"user": user, "purpose": "p", "code": "000000"}),
-                )
-            };
+            let req = path_request(&caller, user, send);
             let started = Instant::now();
             let status = runtime.block_on(api.handle(req)).status().as_u16();
             times.entry(name).or_default().push(started.elapsed());
