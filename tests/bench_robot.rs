@@ -3,15 +3,13 @@
 //! DescribeEndpoint. Run with `make bench`.
 
 use chrono::Duration;
-use fleet_core::FromVars;
 use fleet_core::HttpHandler;
 use fleet_core::SystemClock;
 use fleet_testkit::Moto;
 use lambda_http::http::{HeaderValue, Method};
 use lambda_http::{Body, Request};
-use robot_publisher::config::Config;
+use robot_publisher::memory::MemorySequence;
 use robot_publisher::memory::RecordingPublisher;
-use robot_publisher::ports::ClockSequence;
 use robot_publisher::{App, Settings};
 use std::time::Instant;
 
@@ -28,7 +26,7 @@ fn drive_request() -> Request {
 async fn main() {
     let app = App {
         publisher: RecordingPublisher::default(),
-        sequence: ClockSequence::default(),
+        sequence: MemorySequence::default(),
         clock: SystemClock,
         settings: Settings {
             robot_name: "rover".into(),
@@ -47,10 +45,7 @@ async fn main() {
     );
 
     let moto = Moto::start();
-    let config = match Config::from_vars(&[("ROBOT_NAME", "rover")]) {
-        Ok(c) => c,
-        Err(e) => return eprintln!("{e}"),
-    };
+    let config = fleet_local::robot_config(&moto).await;
     let app = robot_publisher::wire(&moto.sdk_config(), config, fleet_core::Env::system())
         .await
         .unwrap();
@@ -63,7 +58,7 @@ async fn main() {
         assert_eq!(response.status().as_u16(), 202);
     }
     println!(
-        "stand-in: first command {:.1} ms (with DescribeEndpoint, status {}), then {:.2} ms per command (200 commands, one Publish each)",
+        "stand-in: first command {:.1} ms (with DescribeEndpoint, status {}), then {:.2} ms per command (200 commands, one counter UpdateItem and one Publish each)",
         cold.as_secs_f64() * 1e3,
         first.status().as_u16(),
         started.elapsed().as_secs_f64() * 1e3 / 200.0

@@ -23,3 +23,24 @@ where
     })
     .await
 }
+
+/// The robot publisher's configuration against a stand-in: robot `rover`, its command counter in
+/// a fresh state table `fleet-state` (as the stack's shared state table).
+pub async fn robot_config(moto: &fleet_testkit::Moto) -> robot_publisher::config::Config {
+    use fleet_core::FromVars;
+    let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config());
+    create_table(
+        &ddb,
+        "fleet-state",
+        "Id",
+        aws_sdk_dynamodb::types::ScalarAttributeType::S,
+    )
+    .await;
+    match robot_publisher::config::Config::from_vars(&[
+        ("ROBOT_NAME", "rover"),
+        ("STATE_TABLE", "fleet-state"),
+    ]) {
+        Ok(config) => config,
+        Err(e) => panic!("{e}"),
+    }
+}

@@ -3,15 +3,13 @@
 //! IoT is read back from moto's request recorder (topic, QoS, payload). And the drive page in
 //! headless Chromium: the Forward button clicked, the publish found in the recorder.
 
-use fleet_core::FromVars;
 use fleet_core::HttpHandler;
 use fleet_local::drive_server;
 use fleet_testkit::{event_files, load_event, workspace_root, Moto, RecordedRequest};
-use robot_publisher::config::Config;
 use serde_json::Value;
 
 async fn wire(moto: &Moto) -> robot_publisher::LambdaApp {
-    let config = Config::from_vars(&[("ROBOT_NAME", "rover")]).unwrap();
+    let config = fleet_local::robot_config(moto).await;
     robot_publisher::wire(&moto.sdk_config(), config, fleet_core::Env::system())
         .await
         .unwrap()

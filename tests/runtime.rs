@@ -18,10 +18,13 @@ fn body(response: &Value) -> Value {
 #[test]
 fn the_publisher_binary_answers_events_one_by_one_through_the_runtime_api() {
     let moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = runtime.block_on(fleet_local::robot_config(&moto));
     moto.start_recording();
     let run = publisher()
         .envs(moto.env())
         .env("ROBOT_NAME", "rover")
+        .env("STATE_TABLE", config.state_table.as_str())
         .run(&[
             load_event("robot-publisher/01-forward.json"),
             load_event("robot-publisher/11-drive-page.json"),
@@ -82,6 +85,11 @@ fn the_publisher_binary_answers_events_one_by_one_through_the_runtime_api() {
         .map(|p| p["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["forward", "stop"]);
+    let sequences: Vec<u64> = published
+        .iter()
+        .map(|p| p["sequence"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sequences, [1, 2], "numbered by the shared counter");
 
     assert!(run.first_response.is_some());
     assert!(

@@ -548,3 +548,48 @@ fn the_otp_api_admits_only_the_account_and_listed_callers() {
         "{deny}"
     );
 }
+
+/// Every function of the shared state table keeps to its own keys (`dynamodb:LeadingKeys`), and
+/// the robot publisher may only increment its command counter (issue 12, point 7).
+#[test]
+fn every_state_table_user_keeps_to_its_own_keys() {
+    let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let resources = resources(&template);
+    let users: Vec<&str> = resources
+        .iter()
+        .filter(|(_, lines)| {
+            lines
+                .iter()
+                .any(|l| l.trim() == "STATE_TABLE: !Ref SchedulerStateTable")
+        })
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert_eq!(
+        users,
+        [
+            "Ec2SchedulerFunction",
+            "TaggingPolicyFunction",
+            "RobotPublisherFunction"
+        ]
+    );
+    for user in users {
+        let body = resource_body(&resources, user);
+        for statement in statements(&body)
+            .iter()
+            .filter(|s| s.contains("Resource: !GetAtt SchedulerStateTable.Arn"))
+        {
+            assert!(
+                statement.contains("dynamodb:LeadingKeys"),
+                "{user}: {statement}"
+            );
+        }
+    }
+    let robot = resource_body(&resources, "RobotPublisherFunction");
+    let on_table: Vec<String> = statements(&robot)
+        .into_iter()
+        .filter(|s| s.contains("SchedulerStateTable"))
+        .collect();
+    assert_eq!(on_table.len(), 1, "{on_table:?}");
+    assert_eq!(values(&on_table[0], "Action"), ["dynamodb:UpdateItem"]);
+    assert!(on_table[0].contains("dynamodb:LeadingKeys: [\"robot-publisher#sequence#*\"]"));
+}

@@ -1,5 +1,5 @@
 //! The IoT adapter: resolves the account's data endpoint once per container, then publishes with
-//! QoS 1 through iot-data.
+//! QoS 1 through iot-data. The sequence: an atomic counter item in the fleet's state table.
 
 use aws_sdk_iotdataplane::primitives::Blob;
 use tokio::sync::OnceCell;
@@ -107,6 +107,54 @@ impl Publisher for IotPublisher {
                     .to_owned(),
                 message: error_text(&e),
                 class: classify(&e),
+            })
+    }
+}
+
+/// The robot's command counter: one item (`Id` = `robot-publisher#sequence#<robot>`) in the
+/// fleet's state table, incremented atomically (`ADD`), so every container draws from it.
+#[derive(Debug, Clone)]
+pub struct DynamoSequence {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    id: String,
+}
+
+impl DynamoSequence {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, robot: &str) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            id: format!("robot-publisher#sequence#{robot}"),
+        }
+    }
+}
+
+impl crate::ports::Sequence for DynamoSequence {
+    async fn next(&self) -> Result<u64, fleet_core::ServiceError> {
+        use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("Id", AttributeValue::S(self.id.clone()))
+            .update_expression("ADD #n :one")
+            .expression_attribute_names("#n", "Sequence")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| fleet_core::aws::service_error("state table", &e))?;
+        out.attributes()
+            .and_then(|a| a.get("Sequence"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| {
+                fleet_core::ServiceError::new(
+                    "state table",
+                    ErrorClass::CorruptState,
+                    format!("{}: Sequence is not a number", self.id),
+                )
             })
     }
 }

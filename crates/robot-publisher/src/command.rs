@@ -132,8 +132,12 @@ fn duration_ms(fields: &Map<String, Value>) -> Result<u64, InvalidCommand> {
     }
 }
 
-/// What the robot receives on `{RobotName}/action`. It drops a command once `expires_at` has
-/// passed, and one whose `sequence` is not above the last it executed.
+/// The rule the robot applies, stated in every payload.
+pub const ROBOT_RULE: &str = "drop a command past expires_at; drop a motion command whose sequence is not above the last executed; stop always executes";
+
+/// What the robot receives on `{RobotName}/action`. `sequence` comes from one counter shared by
+/// every container, so a later command always has a higher number; IoT Core may still deliver
+/// out of order (and QoS 1 may deliver twice), so the robot applies `rule` ([`RobotRule`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DrivePayload {
     pub action: Direction,
@@ -142,6 +146,45 @@ pub struct DrivePayload {
     pub sequence: u64,
     pub issued_at: String,
     pub expires_at: String,
+    pub rule: &'static str,
+}
+
+/// What the robot does with a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Execute,
+    /// Past its `expires_at`.
+    Expired,
+    /// A motion command not newer than the last one executed (late, or delivered twice).
+    Stale,
+}
+
+/// The robot's side of [`ROBOT_RULE`], as a reference for its firmware and for tests: the last
+/// sequence it executed, and the rule applied to every delivery.
+#[derive(Debug, Clone, Default)]
+pub struct RobotRule {
+    pub last_executed: Option<u64>,
+}
+
+impl RobotRule {
+    pub fn accept(
+        &mut self,
+        action: Direction,
+        sequence: u64,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Verdict {
+        if now > expires_at {
+            return Verdict::Expired;
+        }
+        let newer = self.last_executed.is_none_or(|last| sequence > last);
+        // A stop is always safe to execute, even late; it never lowers the mark.
+        if action != Direction::Stop && !newer {
+            return Verdict::Stale;
+        }
+        self.last_executed = Some(self.last_executed.map_or(sequence, |l| l.max(sequence)));
+        Verdict::Execute
+    }
 }
 
 impl DrivePayload {
@@ -154,6 +197,7 @@ impl DrivePayload {
             sequence,
             issued_at: ts(now),
             expires_at: ts(now + ttl),
+            rule: ROBOT_RULE,
         }
     }
 

@@ -11,11 +11,13 @@ pub struct Config {
     pub settings: Settings,
     /// `IOT_DATA_ENDPOINT`: the iot-data endpoint, instead of asking DescribeEndpoint.
     pub iot_data_endpoint: Option<String>,
+    /// `STATE_TABLE`: the fleet's state table, holding the robot's command counter.
+    pub state_table: String,
 }
 
 impl FromVars for Config {
-    /// `ROBOT_NAME` (required), `ALLOWED_ORIGIN` (default `*`), `COMMAND_TTL_MS` (default
-    /// 3000), `IOT_DATA_ENDPOINT`.
+    /// `ROBOT_NAME` and `STATE_TABLE` (required), `ALLOWED_ORIGIN` (default `*`),
+    /// `COMMAND_TTL_MS` (default 3000), `IOT_DATA_ENDPOINT`.
     fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
         let robot_name = vars.required("ROBOT_NAME")?;
         // A topic level: no separators or wildcards.
@@ -42,7 +44,9 @@ impl FromVars for Config {
                 reason: "must be from 500 to 60000".into(),
             });
         }
+        let state_table = vars.required("STATE_TABLE")?;
         Ok(Self {
+            state_table,
             settings: Settings {
                 robot_name,
                 allowed_origin,
@@ -59,8 +63,13 @@ mod tests {
 
     #[test]
     fn from_vars() {
-        let config =
-            Config::from_vars(&[("ROBOT_NAME", "rover"), ("COMMAND_TTL_MS", "5000")]).unwrap();
+        let config = Config::from_vars(&[
+            ("ROBOT_NAME", "rover"),
+            ("STATE_TABLE", "state"),
+            ("COMMAND_TTL_MS", "5000"),
+        ])
+        .unwrap();
+        assert_eq!(config.state_table, "state");
         assert_eq!(config.settings.topic(), "rover/action");
         assert_eq!(config.settings.allowed_origin, "*");
         assert_eq!(config.settings.command_ttl, Duration::seconds(5));
@@ -72,12 +81,21 @@ mod tests {
         for (vars, name) in [
             (vec![], "ROBOT_NAME"),
             (vec![("ROBOT_NAME", "a/b")], "ROBOT_NAME"),
+            (vec![("ROBOT_NAME", "r")], "STATE_TABLE"),
             (
-                vec![("ROBOT_NAME", "r"), ("COMMAND_TTL_MS", "10")],
+                vec![
+                    ("ROBOT_NAME", "r"),
+                    ("STATE_TABLE", "s"),
+                    ("COMMAND_TTL_MS", "10"),
+                ],
                 "COMMAND_TTL_MS",
             ),
             (
-                vec![("ROBOT_NAME", "r"), ("ALLOWED_ORIGIN", "bad\nvalue")],
+                vec![
+                    ("ROBOT_NAME", "r"),
+                    ("STATE_TABLE", "s"),
+                    ("ALLOWED_ORIGIN", "bad\nvalue"),
+                ],
                 "ALLOWED_ORIGIN",
             ),
         ] {

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use crate::ports::Publisher;
+use crate::ports::{Publisher, Sequence};
 
 pub trait PublisherHarness {
     type Publisher: Publisher;
@@ -29,4 +29,19 @@ pub async fn publisher<H: PublisherHarness>(h: &H) {
             ("rover/action".to_owned(), 1, second)
         ]
     );
+}
+
+/// Two adapters over one counter (two containers): every number is above every number handed
+/// out before it, by either.
+pub async fn sequence<S: Sequence>(first: &S, second: &S) {
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let a = first.next().await.unwrap_or_else(|e| panic!("next: {e}"));
+        let b = second.next().await.unwrap_or_else(|e| panic!("next: {e}"));
+        assert!(
+            seen.iter().all(|s| *s < a) && a < b,
+            "{seen:?} then {a}, {b}"
+        );
+        seen.extend([a, b]);
+    }
 }

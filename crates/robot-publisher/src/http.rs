@@ -100,7 +100,17 @@ impl<P: Publisher, S: Sequence, C: Clock> App<P, S, C> {
             }
         };
         let now = self.clock.now();
-        let sequence = self.sequence.next(now);
+        // No number, no command: a command the robot cannot order must not be sent.
+        let sequence = match self.sequence.next().await {
+            Ok(sequence) => sequence,
+            Err(e) => {
+                tracing::error!(error_type = e.class.as_str(), error = %e, action = command.action.as_str(), "no sequence number; the drive command was not published");
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the command could not be numbered; try again",
+                );
+            }
+        };
         let payload = DrivePayload::new(command, sequence, now, self.settings.command_ttl);
         let topic = self.settings.topic();
         match self.publisher.publish(&topic, payload.to_bytes()).await {

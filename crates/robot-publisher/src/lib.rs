@@ -11,7 +11,9 @@ pub mod http;
 pub mod memory;
 pub mod ports;
 
-pub use command::{Direction, DriveCommand, DrivePayload, InvalidCommand};
+pub use command::{
+    Direction, DriveCommand, DrivePayload, InvalidCommand, RobotRule, Verdict, ROBOT_RULE,
+};
 pub use http::{App, Settings};
 
 #[cfg(feature = "aws")]
@@ -23,7 +25,7 @@ use fleet_core::{Env, HandlerError};
 
 #[cfg(feature = "aws")]
 pub type LambdaApp =
-    App<aws::IotPublisher, ports::ClockSequence, std::sync::Arc<dyn fleet_core::Clock>>;
+    App<aws::IotPublisher, aws::DynamoSequence, std::sync::Arc<dyn fleet_core::Clock>>;
 
 /// SDK clients and adapters, built once per container; the data endpoint is resolved on the
 /// first publish and kept.
@@ -36,7 +38,11 @@ pub async fn wire(sdk: &SdkConfig, config: Config, env: Env) -> Result<LambdaApp
             config.iot_data_endpoint,
             sdk.endpoint_url().map(str::to_owned),
         ),
-        sequence: ports::ClockSequence::default(),
+        sequence: aws::DynamoSequence::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            config.state_table,
+            &config.settings.robot_name,
+        ),
         clock: env.clock,
         settings: config.settings,
     })

@@ -1,6 +1,10 @@
-//! In-memory adapters: a publisher that records what it was given.
+//! In-memory adapters: a publisher that records what it was given, and a shared counter.
 
-use crate::ports::{PublishError, Publisher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::ports::{PublishError, Publisher, Sequence};
+use fleet_core::{ErrorClass, ServiceError};
 
 /// Records every publish; for tests and the local page.
 #[derive(Debug, Default)]
@@ -20,5 +24,26 @@ impl Publisher for RecordingPublisher {
             .unwrap_or_else(|p| p.into_inner())
             .push((topic.to_owned(), payload));
         Ok(())
+    }
+}
+
+/// A counter shared by clones (as the DynamoDB counter is shared by containers); it fails every
+/// call while `unavailable`.
+#[derive(Debug, Default, Clone)]
+pub struct MemorySequence {
+    pub last: Arc<AtomicU64>,
+    pub unavailable: bool,
+}
+
+impl Sequence for MemorySequence {
+    async fn next(&self) -> Result<u64, ServiceError> {
+        if self.unavailable {
+            return Err(ServiceError::new(
+                "DynamoDB",
+                ErrorClass::Throttled,
+                "ProvisionedThroughputExceededException",
+            ));
+        }
+        Ok(self.last.fetch_add(1, Ordering::SeqCst) + 1)
     }
 }

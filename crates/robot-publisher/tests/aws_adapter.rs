@@ -129,3 +129,52 @@ async fn publish_errors_keep_their_code() {
         "ForbiddenException: not authorized: iot:Publish"
     );
 }
+
+/// The counter: one atomic `ADD` on the robot's item, the new value read back; a throttled table
+/// is `Throttled` (the handler then publishes nothing), an item that is not a number
+/// `CorruptState`.
+#[tokio::test]
+async fn the_sequence_is_an_atomic_add_and_failures_keep_their_class() {
+    use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+    use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+    use robot_publisher::aws::DynamoSequence;
+    use robot_publisher::ports::Sequence;
+    let added = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| {
+            r.table_name() == Some("fleet-state")
+                && r.key().and_then(|k| k.get("Id"))
+                    == Some(&AttributeValue::S("robot-publisher#sequence#rover".into()))
+                && r.update_expression() == Some("ADD #n :one")
+                && r.return_values() == Some(&ReturnValue::UpdatedNew)
+        })
+        .then_output(|| {
+            UpdateItemOutput::builder()
+                .attributes("Sequence", AttributeValue::N("41".into()))
+                .build()
+        });
+    let throttled = mock!(aws_sdk_dynamodb::Client::update_item).then_error(|| {
+        UpdateItemError::generic(
+            aws_sdk_dynamodb::error::ErrorMetadata::builder()
+                .code("ProvisionedThroughputExceededException")
+                .message("slow down")
+                .build(),
+        )
+    });
+    let garbled = mock!(aws_sdk_dynamodb::Client::update_item).then_output(|| {
+        UpdateItemOutput::builder()
+            .attributes("Sequence", AttributeValue::S("many".into()))
+            .build()
+    });
+    let client = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::Sequential,
+        [&added, &throttled, &garbled],
+        |c| c.retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+    );
+    let sequence = DynamoSequence::new(client, "fleet-state", "rover");
+    assert_eq!(sequence.next().await.unwrap(), 41);
+    let err = sequence.next().await.unwrap_err();
+    assert_eq!(err.class, fleet_core::ErrorClass::Throttled, "{err}");
+    let err = sequence.next().await.unwrap_err();
+    assert_eq!(err.class, fleet_core::ErrorClass::CorruptState, "{err}");
+}

@@ -2,8 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
-use robot_publisher::ports::{ClockSequence, Sequence};
-use robot_publisher::{Direction, DriveCommand, DrivePayload};
+use robot_publisher::{Direction, DriveCommand, DrivePayload, RobotRule, Verdict, ROBOT_RULE};
 
 fn parse(body: &str) -> Result<DriveCommand, String> {
     DriveCommand::parse(body.as_bytes()).map_err(|e| e.0)
@@ -143,24 +142,82 @@ fn the_payload_carries_the_command_its_sequence_and_its_expiry() {
             "sequence": 42,
             "issued_at": "2026-11-23T09:00:00.250Z",
             "expires_at": "2026-11-23T09:00:03.250Z",
+            "rule": ROBOT_RULE,
         })
     );
 }
 
+fn t0() -> DateTime<Utc> {
+    "2026-11-23T09:00:00Z".parse().unwrap()
+}
+
+/// The robot's rule, delivery by delivery: expired commands and late or repeated motion commands
+/// are dropped; a stop always executes and never lowers the mark.
 #[test]
-fn sequence_numbers_always_increase_even_when_the_clock_stands_still_or_steps_back() {
-    let sequence = ClockSequence::default();
-    let t: DateTime<Utc> = "2026-11-23T09:00:00Z".parse().unwrap();
-    let first = sequence.next(t);
-    assert_eq!(first, t.timestamp_micros() as u64);
-    let second = sequence.next(t);
-    let third = sequence.next(t - Duration::seconds(1));
-    let fourth = sequence.next(t + Duration::seconds(1));
-    assert!(first < second && second < third && third < fourth);
-    assert_eq!(fourth, (t + Duration::seconds(1)).timestamp_micros() as u64);
+fn the_robot_rule_table() {
+    use Direction::{Forward, Left, Stop};
+    use Verdict::{Execute, Expired, Stale};
+    let later = t0() + Duration::seconds(3);
+    let mut robot = RobotRule::default();
+    let deliveries = [
+        (Forward, 5, later, Execute),
+        (Forward, 5, later, Stale), // QoS 1 delivered it twice
+        (Left, 4, later, Stale),    // issued before the forward, arrived after
+        (Stop, 3, later, Execute),  // a late stop still stops
+        (Forward, 6, t0() - Duration::seconds(1), Expired),
+        (Left, 7, later, Execute),
+    ];
+    for (i, (action, sequence, expires_at, verdict)) in deliveries.into_iter().enumerate() {
+        assert_eq!(
+            robot.accept(action, sequence, expires_at, t0()),
+            verdict,
+            "delivery {i}"
+        );
+    }
+    assert_eq!(robot.last_executed, Some(7));
+}
+
+/// A stream of commands in the order they were issued (sequence = position + 1).
+fn commands() -> impl Strategy<Value = Vec<Direction>> {
+    prop::collection::vec(prop::sample::select(Direction::ALL.to_vec()), 1..12)
 }
 
 proptest! {
+    /// Any delivery order, with any duplicates (QoS 1): every stop executes; a motion command
+    /// never executes after a later command did (so a stop is never overridden by a forward
+    /// issued before it); and the last command issued, if delivered, is never dropped as stale.
+    #[test]
+    fn out_of_order_deliveries_never_undo_a_later_command(
+        issued in commands(),
+        order in prop::collection::vec(any::<prop::sample::Index>(), 1..30),
+    ) {
+        let deliveries: Vec<(Direction, u64)> = order
+            .iter()
+            .map(|i| {
+                let at = i.index(issued.len());
+                (issued[at], at as u64 + 1)
+            })
+            .collect();
+        let mut robot = RobotRule::default();
+        let mut executed: Vec<(Direction, u64)> = Vec::new();
+        for (action, sequence) in &deliveries {
+            let verdict = robot.accept(*action, *sequence, t0() + Duration::seconds(3), t0());
+            if *action == Direction::Stop {
+                prop_assert_eq!(verdict, Verdict::Execute);
+            }
+            if verdict == Verdict::Execute {
+                if *action != Direction::Stop {
+                    prop_assert!(executed.iter().all(|(_, s)| s < sequence), "{:?} after {:?}", (action, sequence), executed);
+                }
+                executed.push((*action, *sequence));
+            }
+        }
+        let last = issued.len() as u64;
+        if deliveries.iter().any(|(_, s)| *s == last) {
+            prop_assert!(executed.iter().any(|(_, s)| *s == last), "the newest command was dropped: {:?}", executed);
+        }
+    }
+
     #[test]
     fn any_body_is_either_a_command_in_range_or_a_message(body in prop::collection::vec(any::<u8>(), 0..1200)) {
         match DriveCommand::parse(&body) {

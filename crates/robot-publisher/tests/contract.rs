@@ -4,7 +4,7 @@
 use fleet_testkit::Moto;
 use robot_publisher::aws::IotPublisher;
 use robot_publisher::contract::{self, PublisherHarness};
-use robot_publisher::memory::RecordingPublisher;
+use robot_publisher::memory::{MemorySequence, RecordingPublisher};
 
 struct Recording(RecordingPublisher);
 
@@ -79,4 +79,24 @@ async fn iot_adapter_against_the_stand_in() {
         Some(moto.endpoint().to_owned()),
     );
     contract::publisher(&Stand { moto, publisher }).await;
+}
+
+#[tokio::test]
+async fn memory_sequence() {
+    let counter = MemorySequence::default();
+    contract::sequence(&counter, &counter.clone()).await;
+}
+
+/// The DynamoDB counter in the stand-in, drawn from by two clients (two containers).
+#[tokio::test(flavor = "multi_thread")]
+async fn dynamodb_sequence_against_the_stand_in() {
+    use aws_sdk_dynamodb::types::ScalarAttributeType;
+    use robot_publisher::aws::DynamoSequence;
+    let moto = Moto::start();
+    let sdk = moto.sdk_config();
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    fleet_testkit::seed::create_table(&ddb, "fleet-state", "Id", ScalarAttributeType::S).await;
+    let first = DynamoSequence::new(ddb, "fleet-state", "rover");
+    let second = DynamoSequence::new(aws_sdk_dynamodb::Client::new(&sdk), "fleet-state", "rover");
+    contract::sequence(&first, &second).await;
 }

@@ -9,8 +9,8 @@ use fleet_core::{ErrorClass, FixedClock};
 use fleet_testkit::{event_files, load_event};
 use lambda_runtime::{Context, LambdaEvent};
 use robot_publisher::config::Config;
+use robot_publisher::memory::MemorySequence;
 use robot_publisher::memory::RecordingPublisher;
-use robot_publisher::ports::ClockSequence;
 use robot_publisher::App;
 use serde_json::json;
 
@@ -19,9 +19,9 @@ async fn every_sample_passes_the_api_gateway_boundary() {
     let t0: DateTime<Utc> = "2026-11-23T09:00:00Z".parse().unwrap();
     let app = App {
         publisher: RecordingPublisher::default(),
-        sequence: ClockSequence::default(),
+        sequence: MemorySequence::default(),
         clock: FixedClock::at(t0),
-        settings: Config::from_vars(&[("ROBOT_NAME", "rover")])
+        settings: Config::from_vars(&[("ROBOT_NAME", "rover"), ("STATE_TABLE", "state")])
             .unwrap()
             .settings,
     };

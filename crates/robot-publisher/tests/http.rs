@@ -7,11 +7,12 @@ use fleet_core::HttpHandler;
 use fleet_testkit::{event_files, load_event};
 use lambda_http::http::{HeaderValue, Method};
 use lambda_http::{Body, Request, Response};
+use robot_publisher::memory::MemorySequence;
 use robot_publisher::memory::RecordingPublisher;
-use robot_publisher::ports::{ClockSequence, PublishError};
+use robot_publisher::ports::PublishError;
 use robot_publisher::{App, Settings};
 
-type TestApp = App<RecordingPublisher, ClockSequence, FixedClock>;
+type TestApp = App<RecordingPublisher, MemorySequence, FixedClock>;
 
 fn now() -> DateTime<Utc> {
     "2026-11-23T09:00:00Z".parse().unwrap()
@@ -20,7 +21,7 @@ fn now() -> DateTime<Utc> {
 fn app(publisher: RecordingPublisher) -> TestApp {
     App {
         publisher,
-        sequence: ClockSequence::default(),
+        sequence: MemorySequence::default(),
         clock: FixedClock::at(now()),
         settings: Settings {
             robot_name: "rover".into(),
@@ -176,4 +177,56 @@ async fn requests_without_api_gateway_context_route_by_uri() {
     let response = app.handle(put_page).await;
     assert_eq!(response.status().as_u16(), 405);
     assert_eq!(response.headers()["allow"], "GET, HEAD, OPTIONS");
+}
+
+/// Two containers whose clocks disagree by an hour, sharing the counter (as every container
+/// shares the DynamoDB item): a stop sent after a forward always carries the higher number, so
+/// the robot can never order the stop behind the forward. Numbered by each container's clock,
+/// the slow container's later stop would lose.
+#[tokio::test]
+async fn a_later_command_from_a_slower_container_still_numbers_higher() {
+    let shared = MemorySequence::default();
+    let fast = App {
+        sequence: shared.clone(),
+        ..app(RecordingPublisher::default())
+    };
+    let slow = App {
+        sequence: shared,
+        clock: FixedClock::at(now() - Duration::hours(1)),
+        ..app(RecordingPublisher::default())
+    };
+    let forward = fast
+        .handle(request("robot-publisher/01-forward.json"))
+        .await;
+    let stop = slow.handle(request("robot-publisher/03-stop.json")).await;
+    let number = |r: &Response<Body>| {
+        serde_json::from_str::<serde_json::Value>(&body(r)).unwrap()["sequence"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(number(&forward) < number(&stop));
+    let payload = |a: &TestApp| -> serde_json::Value {
+        serde_json::from_slice(&a.publisher.published.lock().unwrap()[0].1).unwrap()
+    };
+    assert_eq!(payload(&slow)["action"], "stop");
+    assert_eq!(payload(&slow)["rule"], robot_publisher::ROBOT_RULE);
+}
+
+/// Without a number there is no command: the robot could not order it.
+#[tokio::test]
+async fn no_sequence_number_no_command() {
+    let app = App {
+        sequence: MemorySequence {
+            unavailable: true,
+            ..MemorySequence::default()
+        },
+        ..app(RecordingPublisher::default())
+    };
+    let response = app.handle(request("robot-publisher/01-forward.json")).await;
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(
+        error_message(&response),
+        "the command could not be numbered; try again"
+    );
+    assert!(app.publisher.published.lock().unwrap().is_empty());
 }
