@@ -18,11 +18,11 @@ impl FromVars for Config {
     fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
         let skill_id = vars.required("SKILL_ID")?;
         if !skill_id.starts_with("amzn1.ask.skill.") {
-            return Err(ConfigError::Invalid {
-                name: "SKILL_ID".into(),
-                value: skill_id,
-                reason: "expected amzn1.ask.skill.…".into(),
-            });
+            return Err(ConfigError::invalid(
+                "SKILL_ID",
+                &skill_id,
+                "expected amzn1.ask.skill.…",
+            ));
         }
         let minutes: i64 = vars.parsed_or("ACCESS_MINUTES", 10)?;
         Ok(Self {

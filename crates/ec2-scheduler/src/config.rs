@@ -20,10 +20,12 @@ impl FromVars for Config {
         let rate = vars
             .optional("SCHEDULE_RATE")
             .unwrap_or_else(|| "rate(10 minutes)".to_owned());
-        let default_window = parse_rate(&rate).ok_or_else(|| ConfigError::Invalid {
-            name: "SCHEDULE_RATE".into(),
-            value: rate.clone(),
-            reason: "expected rate(N minutes|hours|days) from 1 minute to 1 day".into(),
+        let default_window = parse_rate(&rate).ok_or_else(|| {
+            ConfigError::invalid(
+                "SCHEDULE_RATE",
+                &rate,
+                "expected rate(N minutes|hours|days) from 1 minute to 1 day",
+            )
         })?;
         let margin: i64 = vars.ranged_or("DEADLINE_MARGIN_SECONDS", 10, 0..=300)?;
         Ok(Self {

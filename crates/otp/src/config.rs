@@ -45,21 +45,14 @@ impl OtpConfig {
                 })
             }
             (Some(id), Some(_)) => {
-                return Err(ConfigError::Invalid {
-                    name: "OTP_KEY_PARAMETER".into(),
-                    value: id,
-                    reason: "set OTP_KEY_SECRET_ID or OTP_KEY_PARAMETER, not both".into(),
-                })
+                return Err(ConfigError::invalid(
+                    "OTP_KEY_PARAMETER",
+                    &id,
+                    "set OTP_KEY_SECRET_ID or OTP_KEY_PARAMETER, not both",
+                ))
             }
         };
-        let code_length: usize = vars.parsed_or("CODE_LENGTH", 6)?;
-        if !(4..=10).contains(&code_length) {
-            return Err(ConfigError::Invalid {
-                name: "CODE_LENGTH".into(),
-                value: code_length.to_string(),
-                reason: "must be from 4 to 10".into(),
-            });
-        }
+        let code_length: usize = vars.ranged_or("CODE_LENGTH", 6, 4..=10)?;
         let profiles_table = vars.required("PROFILES_TABLE")?;
         let codes_table = vars.required("CODES_TABLE")?;
         let key_prefix = vars.required("CODES_KEY_PREFIX")?;

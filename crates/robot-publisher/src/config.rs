@@ -22,28 +22,19 @@ impl FromVars for Config {
         let robot_name = vars.required("ROBOT_NAME")?;
         // A topic level: no separators or wildcards.
         if robot_name.contains(['/', '#', '+']) {
-            return Err(ConfigError::Invalid {
-                name: "ROBOT_NAME".into(),
-                value: robot_name,
-                reason: "must not contain '/', '#' or '+' (it is a topic level)".into(),
-            });
+            return Err(ConfigError::invalid(
+                "ROBOT_NAME",
+                &robot_name,
+                "must not contain '/', '#' or '+' (it is a topic level)",
+            ));
         }
         let origin = vars
             .optional("ALLOWED_ORIGIN")
             .unwrap_or_else(|| "*".to_owned());
-        let allowed_origin = HeaderValue::from_str(&origin).map_err(|_| ConfigError::Invalid {
-            name: "ALLOWED_ORIGIN".into(),
-            value: origin.clone(),
-            reason: "not a valid header value".into(),
+        let allowed_origin = HeaderValue::from_str(&origin).map_err(|_| {
+            ConfigError::invalid("ALLOWED_ORIGIN", &origin, "not a valid header value")
         })?;
-        let ttl_ms: i64 = vars.parsed_or("COMMAND_TTL_MS", 3000)?;
-        if !(500..=60_000).contains(&ttl_ms) {
-            return Err(ConfigError::Invalid {
-                name: "COMMAND_TTL_MS".into(),
-                value: ttl_ms.to_string(),
-                reason: "must be from 500 to 60000".into(),
-            });
-        }
+        let ttl_ms: i64 = vars.ranged_or("COMMAND_TTL_MS", 3000, 500..=60_000)?;
         let state_table = vars.required("STATE_TABLE")?;
         Ok(Self {
             state_table,

@@ -56,11 +56,11 @@ impl FromVars for Config {
         let vpc_ids = comma_list(vars, "POLICY_VPC_IDS");
         let protected_tag_keys = protected_tag_keys(vars);
         if let Some(bad) = vpc_ids.iter().find(|v| !v.starts_with("vpc-")) {
-            return Err(ConfigError::Invalid {
-                name: "POLICY_VPC_IDS".into(),
-                value: bad.clone(),
-                reason: "expected VPC ids such as vpc-0abc1234, separated by commas".into(),
-            });
+            return Err(ConfigError::invalid(
+                "POLICY_VPC_IDS",
+                bad,
+                "expected VPC ids such as vpc-0abc1234, separated by commas",
+            ));
         }
         Ok(Self {
             rules_table: vars.required("RULES_TABLE")?,
