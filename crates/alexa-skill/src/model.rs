@@ -130,7 +130,8 @@ impl RequestEnvelope {
 #[serde(rename_all = "camelCase")]
 pub struct ResponseEnvelope {
     pub version: &'static str,
-    #[serde(skip_serializing_if = "Map::is_empty")]
+    /// Always sent, `{}` when empty: a client keeps the previous attributes when the field is
+    /// missing, and would then carry out an action the user already declined.
     pub session_attributes: Map<String, Value>,
     pub response: ResponseBody,
 }

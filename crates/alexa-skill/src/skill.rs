@@ -16,6 +16,15 @@ use fleet_ec2::{
 use lambda_runtime::LambdaEvent;
 
 pub const PAGE: usize = 5;
+/// How long a question ("Shall I stop web-1?") stays open: time to get and say a code.
+pub const PENDING_TTL: Duration = Duration::minutes(5);
+/// The intents that answer a pending question; any other drops it.
+const PENDING_ANSWERS: [&str; 4] = [
+    "SendCodeIntent",
+    "AuthenticateIntent",
+    "AMAZON.YesIntent",
+    "AMAZON.NoIntent",
+];
 const HELP: &str =
     "You can say: list instances, describe kinesis shards, start splunk, or stop splunk. \
 Before I change anything, say authenticate text, and then authenticate followed by the code.";
@@ -176,6 +185,7 @@ where
         intent: &Intent,
         attributes: &mut Map<String, Value>,
     ) -> Reply {
+        self.expire_pending(intent, attributes);
         match intent.name.as_str() {
             "ListInstancesIntent" => self.list(attributes, 0).await,
             "MoreIntent" => {
@@ -208,6 +218,23 @@ where
                 format!("Sorry, I can't help with that. {HELP}"),
                 "What would you like? You can say list instances.",
             ),
+        }
+    }
+
+    /// A pending action belongs to one question: it survives only the answers to it (getting and
+    /// giving a code, yes, no), and only for `PENDING_TTL`.
+    fn expire_pending(&self, intent: &Intent, attributes: &mut Map<String, Value>) {
+        let Some(pending) = attributes.get("pending") else {
+            return;
+        };
+        let answers_it = PENDING_ANSWERS.contains(&intent.name.as_str());
+        let expires_at = pending["expires_at"]
+            .as_str()
+            .and_then(|t| t.parse::<DateTime<Utc>>().ok());
+        let live = expires_at.is_some_and(|t| t > self.clock.now());
+        if !(answers_it && live) {
+            tracing::info!(intent = %intent.name, live, "pending action dropped");
+            attributes.remove("pending");
         }
     }
 
@@ -349,7 +376,8 @@ where
                 return ask(question.clone(), &question);
             }
         };
-        let pending = json!({ "action": change.verb(), "instance_id": target.id, "name": display_name(target) });
+        let expires_at = (self.clock.now() + PENDING_TTL).to_rfc3339();
+        let pending = json!({ "action": change.verb(), "instance_id": target.id, "name": display_name(target), "expires_at": expires_at });
         match self.authorised(user).await {
             Err(e) => apology(&e),
             Ok(false) => {

@@ -447,3 +447,74 @@ fn speech_is_ssml_and_cards_carry_the_same_text() {
     assert_eq!(json["response"]["shouldEndSession"], false);
     assert_eq!(json["version"], "1.0");
 }
+
+/// Stop web-1, get and give a code: the skill asks "Shall I stop web-1 now?". Returns the
+/// attributes of that answer.
+async fn asked_to_stop_web_1(s: &TestSkill<'_>) -> Map<String, Value> {
+    let none = Map::new();
+    let r = say(
+        s,
+        "09-stop-splunk.json",
+        &none,
+        Some(("InstanceName", "web-1")),
+    )
+    .await;
+    let r = say(s, "06-authenticate-text.json", &r.session_attributes, None).await;
+    let code = Some(("Code", "5143"));
+    let r = say(s, "07-authenticate-code.json", &r.session_attributes, code).await;
+    assert_eq!(text(&r), "Access granted. Shall I stop web-1 now?");
+    r.session_attributes
+}
+
+/// Issue 13, point 1: "no" answers with `"sessionAttributes": {}` (not a missing field, which a
+/// client answers by keeping the old ones), so a later "yes" finds nothing to carry out.
+#[tokio::test]
+async fn a_declined_action_stays_declined() {
+    let clock = FixedClock::at(t0());
+    let s = skill(&clock, None);
+    let asked = asked_to_stop_web_1(&s).await;
+    let declined = say(&s, "10-no.json", &asked, None).await;
+    assert_eq!(text(&declined), "OK, I won't stop web-1.");
+    let sent = serde_json::to_value(&declined).unwrap();
+    assert_eq!(sent["sessionAttributes"], json!({}), "{sent}");
+    // The client keeps exactly what it was sent.
+    let kept = sent["sessionAttributes"].as_object().cloned().unwrap();
+    let r = say(&s, "08-yes.json", &kept, None).await;
+    assert_eq!(text(&r), "There's nothing waiting for a yes.");
+    assert_eq!(
+        s.ec2.instance("i-web1").unwrap().state,
+        InstanceState::Running
+    );
+}
+
+/// A pending action belongs to one question: another request drops it, and it expires after
+/// five minutes even when a client replays it.
+#[tokio::test]
+async fn a_pending_action_belongs_to_one_question() {
+    let clock = FixedClock::at(t0());
+    let s = skill(&clock, None);
+    let asked = asked_to_stop_web_1(&s).await;
+    let r = say(&s, "02-list-instances.json", &asked, None).await;
+    assert!(
+        !r.session_attributes.contains_key("pending"),
+        "another question"
+    );
+    let r = say(&s, "08-yes.json", &r.session_attributes, None).await;
+    assert_eq!(text(&r), "There's nothing waiting for a yes.");
+
+    clock.advance(Duration::minutes(5) + Duration::seconds(1));
+    let r = say(&s, "08-yes.json", &asked, None).await;
+    assert_eq!(text(&r), "There's nothing waiting for a yes.", "expired");
+    assert_eq!(
+        s.ec2.instance("i-web1").unwrap().state,
+        InstanceState::Running
+    );
+
+    // Within the five minutes the same answer carries it out (once the earlier access expired,
+    // so the skill asks again).
+    clock.advance(Duration::minutes(10));
+    let fresh = asked_to_stop_web_1(&s).await;
+    clock.advance(Duration::minutes(4));
+    let r = say(&s, "08-yes.json", &fresh, None).await;
+    assert_eq!(text(&r), "I have stopped web-1. It is now stopped.");
+}
