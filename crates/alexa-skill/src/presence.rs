@@ -41,16 +41,22 @@ impl<O: OtpService> Presence for O {
         let has_device = OtpService::profile(self, user)
             .await?
             .is_some_and(|p| p.mfa_serial.is_some());
-        if has_device && spoken.len() == 6 {
-            return Ok(match self.verify_mfa(user, user, spoken).await? {
+        // AMAZON.NUMBER drops leading zeros ("zero one two three four five" arrives as 12345):
+        // pad to the length of what is outstanding. A number longer than a code, or any number
+        // when no code is outstanding, is the 6-digit MFA token of a profile with a device.
+        let length = self.code_length();
+        let as_token = has_device
+            && (spoken.len() > length || !self.has_outstanding_code(user, PURPOSE).await?);
+        if as_token {
+            let token = format!("{spoken:0>6}");
+            return Ok(match self.verify_mfa(user, user, &token).await? {
                 MfaOutcome::Valid => Proof::Valid,
                 MfaOutcome::Invalid => Proof::Invalid,
                 MfaOutcome::Locked { retry_after } => Proof::Locked { retry_after },
                 MfaOutcome::Unavailable => Proof::Unavailable,
             });
         }
-        // AMAZON.NUMBER drops leading zeros: "zero one four three" arrives as 143.
-        let code = format!("{spoken:0>width$}", width = self.code_length());
+        let code = format!("{spoken:0>length$}");
         Ok(match self.verify_code(user, user, PURPOSE, &code).await? {
             VerifyOutcome::Valid => Proof::Valid,
             VerifyOutcome::Invalid => Proof::Invalid,

@@ -518,3 +518,59 @@ async fn a_pending_action_belongs_to_one_question() {
     let r = say(&s, "08-yes.json", &fresh, None).await;
     assert_eq!(text(&r), "I have stopped web-1. It is now stopped.");
 }
+
+/// Issue 13, point 5: AMAZON.NUMBER drops leading zeros. The number is padded to the length of
+/// what is outstanding: the 4-digit code ("zero one four three" arrives as 143), or the 6-digit
+/// MFA token of a profile with a device ("zero one two three four five" arrives as 12345; with
+/// no code outstanding, 123 is the token 000123).
+#[tokio::test]
+async fn spoken_numbers_get_their_leading_zeros_back() {
+    let clock = FixedClock::at(t0());
+    let mut s = skill(&clock, None);
+    s.presence.digits = ScriptedDigits::new(["0143"]);
+    say(&s, "06-authenticate-text.json", &Map::new(), None).await;
+    let r = say(
+        &s,
+        "07-authenticate-code.json",
+        &Map::new(),
+        Some(("Code", "143")),
+    )
+    .await;
+    assert_eq!(text(&r), "Access granted.");
+
+    let serial = "arn:aws:iam::123456789012:mfa/erik";
+    for (token, spoken) in [("012345", "12345"), ("000123", "123")] {
+        let clock = FixedClock::at(t0());
+        let mut s = skill(&clock, Some(serial));
+        s.presence
+            .mfa
+            .tokens
+            .insert(serial.to_owned(), token.to_owned());
+        let r = say(
+            &s,
+            "07-authenticate-code.json",
+            &Map::new(),
+            Some(("Code", spoken)),
+        )
+        .await;
+        assert_eq!(text(&r), "Access granted.", "{spoken} for {token}");
+    }
+
+    // With a device and a code outstanding, a short number is the code.
+    let clock = FixedClock::at(t0());
+    let mut s = skill(&clock, Some(serial));
+    s.presence.digits = ScriptedDigits::new(["0143"]);
+    say(&s, "06-authenticate-text.json", &Map::new(), None).await;
+    let r = say(
+        &s,
+        "07-authenticate-code.json",
+        &Map::new(),
+        Some(("Code", "143")),
+    )
+    .await;
+    assert_eq!(text(&r), "Access granted.");
+    assert!(
+        s.presence.mfa.checks.lock().unwrap().is_empty(),
+        "no STS call for a code"
+    );
+}

@@ -130,6 +130,12 @@ pub trait OtpService: Send + Sync {
         -> impl Future<Output = Result<Option<Profile>, OtpError>> + Send;
     /// Digits in a code.
     fn code_length(&self) -> usize;
+    /// Whether the user has a code for `purpose` that can still be checked.
+    fn has_outstanding_code(
+        &self,
+        user: &str,
+        purpose: &str,
+    ) -> impl Future<Output = Result<bool, OtpError>> + Send;
     /// Charges a code request to `caller`; the code is delivered by `deliver_code`.
     fn request_code(
         &self,
@@ -179,6 +185,15 @@ where
 
     fn code_length(&self) -> usize {
         self.limits.code_length
+    }
+
+    async fn has_outstanding_code(&self, user: &str, purpose: &str) -> Result<bool, OtpError> {
+        let now = self.clock.now();
+        let state = read(&self.store, &self.limits, Subject::User(user), now).await?;
+        Ok(state
+            .codes
+            .get(purpose)
+            .is_some_and(|codes| codes.iter().any(|c| c.outstanding(now, &self.limits))))
     }
 
     async fn request_code(
