@@ -25,9 +25,18 @@ const PENDING_ANSWERS: [&str; 4] = [
     "AMAZON.YesIntent",
     "AMAZON.NoIntent",
 ];
-const HELP: &str =
-    "You can say: list instances, describe kinesis shards, start splunk, or stop splunk. \
-Before I change anything, say authenticate text, and then authenticate followed by the code.";
+/// Help, with an example name from the account (`None`: it has no instances, or they could not
+/// be listed).
+fn help(example: Option<&str>) -> String {
+    let changes = match example {
+        Some(name) => format!("start {name}, or stop {name}"),
+        None => "start or stop followed by an instance's name".to_owned(),
+    };
+    format!(
+        "You can say: list instances, describe kinesis shards, {changes}. \
+Before I change anything, say authenticate text, and then authenticate followed by the code."
+    )
+}
 const APOLOGY: &str = "Sorry, I couldn't reach AWS just now. Please try again in a moment.";
 
 #[derive(Debug, Clone)]
@@ -212,10 +221,10 @@ where
                 )),
                 None => tell("OK."),
             },
-            "AMAZON.HelpIntent" => ask(HELP, "What would you like?"),
+            "AMAZON.HelpIntent" => ask(self.help().await, "What would you like?"),
             "AMAZON.StopIntent" | "AMAZON.CancelIntent" => bye("Goodbye."),
             _ => ask(
-                format!("Sorry, I can't help with that. {HELP}"),
+                format!("Sorry, I can't help with that. {}", self.help().await),
                 "What would you like? You can say list instances.",
             ),
         }
@@ -235,6 +244,17 @@ where
         if !(answers_it && live) {
             tracing::info!(intent = %intent.name, live, "pending action dropped");
             attributes.remove("pending");
+        }
+    }
+
+    /// Help naming an instance the account really has (the first by name).
+    async fn help(&self) -> String {
+        match self.instances().await {
+            Ok(all) => help(all.first().map(display_name).as_deref()),
+            Err(e) => {
+                tracing::warn!(error = %e, "listing instances for help failed");
+                help(None)
+            }
         }
     }
 

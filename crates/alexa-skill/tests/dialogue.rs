@@ -574,3 +574,34 @@ async fn spoken_numbers_get_their_leading_zeros_back() {
         "no STS call for a code"
     );
 }
+
+/// Issue 13, point 10: help names an instance the account really has, not always "splunk".
+#[tokio::test]
+async fn help_names_an_instance_the_account_has() {
+    let clock = FixedClock::at(t0());
+    let mut s = skill(&clock, None);
+    let none = Map::new();
+    let r = say(&s, "11-help.json", &none, None).await;
+    assert!(
+        text(&r).starts_with(
+            "You can say: list instances, describe kinesis shards, start db, or stop db."
+        ),
+        "{}",
+        text(&r)
+    );
+    s.ec2 = InMemoryEc2::new([named("i-x", "build-box", InstanceState::Stopped)], 1000);
+    let r = say(&s, "14-fallback.json", &none, None).await;
+    assert!(
+        text(&r).contains("start build-box, or stop build-box."),
+        "{}",
+        text(&r)
+    );
+    s.ec2 = InMemoryEc2::new([], 1000);
+    let r = say(&s, "11-help.json", &none, None).await;
+    assert!(
+        text(&r).contains("start or stop followed by an instance's name."),
+        "{}",
+        text(&r)
+    );
+    assert!(!text(&r).contains("splunk"));
+}
