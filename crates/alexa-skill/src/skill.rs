@@ -287,7 +287,7 @@ where
             .collect();
         if page.is_empty() {
             attributes.remove("list_offset");
-            return tell("That's all of them.");
+            return tell("That was all of them.");
         }
         let next = offset + page.len();
         let mut text = if offset == 0 {
@@ -300,16 +300,16 @@ where
         } else {
             format!("Next: {}.", page.join(", "))
         };
-        if next < instances.len() {
-            attributes.insert("list_offset".into(), json!(next));
-            text.push_str(" Say more for the next five.");
-            ask(
-                text,
-                "Say more for the next five, or ask me something else.",
-            )
+        // The offset is kept after the last page too, so "more" then says that was all.
+        attributes.insert("list_offset".into(), json!(next));
+        let coming = (instances.len() - next).min(PAGE);
+        if coming > 0 {
+            let say_more = format!("Say more for the next {}.", number_words(coming as u32));
+            text.push(' ');
+            text.push_str(&say_more);
+            ask(text, &format!("{say_more} Or ask me something else."))
         } else {
-            attributes.remove("list_offset");
-            tell(text)
+            ask(text, "Anything else? You can say list instances.")
         }
     }
 

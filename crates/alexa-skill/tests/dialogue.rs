@@ -135,7 +135,7 @@ async fn the_seed_conversation() {
         .ssml
         .starts_with("<speak>Welcome"));
     let r = say(&s, "02-list-instances.json", &none, None).await;
-    assert_eq!(text(&r), "You have the following 8 instances: db is running, DB is stopped, splunk is stopped, web-1 is running, web-2 is running. Say more for the next five.");
+    assert_eq!(text(&r), "You have the following 8 instances: db is running, DB is stopped, splunk is stopped, web-1 is running, web-2 is running. Say more for the next three.");
     let r = say(&s, "04-describe-kinesis-shards.json", &none, None).await;
     assert_eq!(
         text(&r),
@@ -358,7 +358,11 @@ async fn names_unknown_ambiguous_missing_and_paging() {
         text(&r),
         "Next: worker-1 is stopped, worker-2 is stopped, worker-3 is stopped."
     );
-    assert!(!r.session_attributes.contains_key("list_offset"));
+    assert!(!text(&r).contains("Say more"), "nothing remains");
+    assert!(!r.response.should_end_session);
+    // Issue 13, point 9: "more" after the last page says that was all.
+    let r = say(&s, "03-more.json", &r.session_attributes, None).await;
+    assert_eq!(text(&r), "That was all of them.");
     let r = say(&s, "03-more.json", &none, None).await;
     assert_eq!(text(&r), "Say list instances first.");
 }
