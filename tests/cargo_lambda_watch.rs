@@ -141,7 +141,7 @@ fn the_skill_answers_alexa_requests_under_cargo_lambda_watch() {
     assert!(
         answer["response"]["outputSpeech"]["ssml"]
             .as_str()
-            .is_some_and(|s| s.starts_with("<speak>Welcome to easy to cloud.")),
+            .is_some_and(|s| s.starts_with("<speak>Welcome to easy cloud.")),
         "{answer}"
     );
     assert_eq!(answer["response"]["shouldEndSession"], false);

@@ -593,3 +593,36 @@ fn every_state_table_user_keeps_to_its_own_keys() {
     assert_eq!(values(&on_table[0], "Action"), ["dynamodb:UpdateItem"]);
     assert!(on_table[0].contains("dynamodb:LeadingKeys: [\"robot-publisher#sequence#*\"]"));
 }
+
+/// Issue 13, point 2: the skill's role starts and stops only instances tagged `AlexaControl`
+/// with the `AlexaControlValue` parameter (default `true`), the value the function is told;
+/// listing stays unconditioned.
+#[test]
+fn the_skill_may_change_only_opted_in_instances() {
+    let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let resources = resources(&template);
+    let skill = resource_body(&resources, "AlexaSkillFunction");
+    let changes: Vec<String> = statements(&skill)
+        .into_iter()
+        .filter(|s| s.contains("ec2:StartInstances") || s.contains("ec2:StopInstances"))
+        .collect();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert!(
+        changes[0].contains("StringEquals:\naws:ResourceTag/AlexaControl: !Ref AlexaControlValue"),
+        "{}",
+        changes[0]
+    );
+    assert_eq!(
+        env_value(&skill, "ALEXA_CONTROL_VALUE").as_deref(),
+        Some("!Ref AlexaControlValue")
+    );
+    let parameter: String = template
+        .split("  AlexaControlValue:\n")
+        .nth(1)
+        .expect("the AlexaControlValue parameter")
+        .lines()
+        .take(4)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(parameter.contains("Default: \"true\""), "{parameter}");
+}

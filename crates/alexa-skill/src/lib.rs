@@ -1,4 +1,4 @@
-//! The "easy to cloud" Alexa skill: list instances, describe Kinesis shards, start and stop
+//! The "easy cloud" Alexa skill: list instances, describe Kinesis shards, start and stop
 //! instances by name after a one-time code (the shared OTP library, in-process).
 
 #[cfg(feature = "aws")]
@@ -51,6 +51,7 @@ pub async fn wire(sdk: &SdkConfig, config: Config, env: Env) -> Result<LambdaApp
                 .region()
                 .map_or_else(|| "unknown".to_owned(), |r| r.to_string()),
             access_ttl: config.access_ttl,
+            control_value: config.control_value,
         },
     })
 }

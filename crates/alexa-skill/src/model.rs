@@ -46,6 +46,15 @@ pub struct Context {
 pub struct System {
     pub application: Application,
     pub user: User,
+    /// The recognised speaker (a voice profile), when there is one.
+    #[serde(default)]
+    pub person: Option<Person>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Person {
+    pub person_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -89,12 +98,65 @@ impl Intent {
             .map(str::trim)
             .filter(|v| !v.is_empty() && *v != "?")
     }
+
+    /// The ids the skill's dynamic entities resolved a slot to (`ER_SUCCESS_MATCH` from an
+    /// `…dynamic…` authority): the instances Alexa heard, by id.
+    pub fn dynamic_ids(&self, name: &str) -> Vec<&str> {
+        self.slots
+            .get(name)
+            .and_then(|s| s.resolutions.as_ref())
+            .map(|r| {
+                r.resolutions_per_authority
+                    .iter()
+                    .filter(|a| {
+                        a.authority.contains(".dynamic.") && a.status.code == "ER_SUCCESS_MATCH"
+                    })
+                    .flat_map(|a| a.values.iter().filter_map(|v| v.value.id.as_deref()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Slot {
     #[serde(default)]
     pub value: Option<String>,
+    #[serde(default)]
+    pub resolutions: Option<Resolutions>,
+}
+
+/// Entity resolution: what each authority (the static catalog, the dynamic entities) made of
+/// the spoken value.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resolutions {
+    #[serde(default)]
+    pub resolutions_per_authority: Vec<Resolution>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Resolution {
+    pub authority: String,
+    pub status: ResolutionStatus,
+    #[serde(default)]
+    pub values: Vec<ResolvedValue>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResolutionStatus {
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResolvedValue {
+    pub value: EntityValue,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EntityValue {
+    pub name: String,
+    pub id: Option<String>,
 }
 
 impl RequestEnvelope {
@@ -116,6 +178,15 @@ impl RequestEnvelope {
             .as_ref()
             .map(|c| c.system.user.user_id.as_str())
             .or_else(|| self.session.as_ref().map(|s| s.user.user_id.as_str()))
+    }
+
+    /// The recognised speaker's voice profile id (`context.System.person.personId`).
+    pub fn person_id(&self) -> Option<&str> {
+        self.context
+            .as_ref()
+            .and_then(|c| c.system.person.as_ref())
+            .map(|p| p.person_id.as_str())
+            .filter(|id| !id.is_empty())
     }
 
     pub fn attributes(&self) -> Map<String, Value> {
@@ -145,7 +216,74 @@ pub struct ResponseBody {
     pub card: Option<Card>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reprompt: Option<Reprompt>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub directives: Vec<Directive>,
     pub should_end_session: bool,
+}
+
+/// The dialog directives the skill sends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
+pub enum Directive {
+    /// Ask for one slot of an intent: Alexa then takes a bare answer ("worker two") as that
+    /// slot's value, instead of needing a whole sentence.
+    #[serde(rename = "Dialog.ElicitSlot", rename_all = "camelCase")]
+    ElicitSlot {
+        slot_to_elicit: String,
+        updated_intent: UpdatedIntent,
+    },
+    /// Teach the recogniser this session's values of a slot type (the account's instances).
+    #[serde(rename = "Dialog.UpdateDynamicEntities", rename_all = "camelCase")]
+    UpdateDynamicEntities {
+        update_behavior: &'static str,
+        types: Vec<EntityType>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdatedIntent {
+    pub name: String,
+    pub confirmation_status: &'static str,
+    pub slots: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EntityType {
+    pub name: &'static str,
+    pub values: Vec<Entity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entity {
+    pub id: String,
+    pub name: EntityName,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EntityName {
+    pub value: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub synonyms: Vec<String>,
+}
+
+impl Directive {
+    /// Elicit `slot` of `intent` afresh (its value cleared).
+    pub fn elicit(intent: &str, slot: &str) -> Self {
+        let mut slots = Map::new();
+        slots.insert(
+            slot.to_owned(),
+            serde_json::json!({"name": slot, "confirmationStatus": "NONE"}),
+        );
+        Directive::ElicitSlot {
+            slot_to_elicit: slot.to_owned(),
+            updated_intent: UpdatedIntent {
+                name: intent.to_owned(),
+                confirmation_status: "NONE",
+                slots,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -205,7 +343,7 @@ impl ResponseEnvelope {
                 }),
                 card: Some(Card {
                     kind: "Simple",
-                    title: "easy to cloud".to_owned(),
+                    title: crate::skill::SKILL_NAME.to_owned(),
                     content: text.to_owned(),
                 }),
                 reprompt: reprompt.map(|r| Reprompt {
@@ -214,6 +352,7 @@ impl ResponseEnvelope {
                         ssml: ssml(r),
                     },
                 }),
+                directives: Vec::new(),
                 should_end_session: end_session,
             },
         }
@@ -228,6 +367,7 @@ impl ResponseEnvelope {
                 output_speech: None,
                 card: None,
                 reprompt: None,
+                directives: Vec::new(),
                 should_end_session: true,
             },
         }

@@ -5,16 +5,32 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 
-use crate::model::{Intent, Request, RequestEnvelope, ResponseEnvelope};
+use crate::model::{
+    Directive, Entity, EntityName, EntityType, Intent, Request, RequestEnvelope, ResponseEnvelope,
+};
 use crate::ports::{AccessStore, ServiceError, Streams};
 use crate::presence::{Presence, Proof};
-use crate::speech::{location, number_words, retry_phrase};
+use crate::speech::{location, name_key, names_part, number_words, retry_phrase, spoken_name};
 use fleet_core::{Clock, EventHandler, HandlerError};
 use fleet_ec2::{
-    describe_all, CallCounts, Ec2Port, Instance, InstanceQuery, InstanceState, StateChange,
+    describe_all, CallCounts, Ec2ErrorKind, Ec2Port, Instance, InstanceQuery, InstanceState,
+    StateChange,
 };
 use lambda_runtime::LambdaEvent;
 
+/// The invocation name ("Alexa, open easy cloud"): "easy to cloud" breaks Amazon's rule against
+/// connecting words, and "ask easy to cloud to …" parses badly.
+pub const SKILL_NAME: &str = "easy cloud";
+/// The opt-in tag: the skill starts and stops only instances carrying it with the configured
+/// value. Fixed, because an IAM condition key (`aws:ResourceTag/AlexaControl`) cannot be templated.
+pub const CONTROL_TAG: &str = "AlexaControl";
+/// The custom slot type of instance names, refreshed with the account's instances.
+pub const INSTANCE_NAME_TYPE: &str = "INSTANCE_NAME";
+const INSTANCE_SLOT: &str = "InstanceName";
+/// Alexa accepts at most 100 dynamic entities in one update.
+pub const MAX_ENTITIES: usize = 100;
+/// Options read out at once when a name fits several instances.
+pub const CHOICES: usize = 3;
 pub const PAGE: usize = 5;
 /// How long a question ("Shall I stop web-1?") stays open: time to get and say a code.
 pub const PENDING_TTL: Duration = Duration::minutes(5);
@@ -25,6 +41,8 @@ const PENDING_ANSWERS: [&str; 4] = [
     "AMAZON.YesIntent",
     "AMAZON.NoIntent",
 ];
+/// The intents that answer "Which one: …?"; any other drops the choice.
+const CHOICE_ANSWERS: [&str; 3] = ["StartInstanceIntent", "StopInstanceIntent", "MoreIntent"];
 /// Help, with an example name from the account (`None`: it has no instances, or they could not
 /// be listed).
 fn help(example: Option<&str>) -> String {
@@ -46,6 +64,15 @@ pub struct Settings {
     pub region: String,
     /// How long access lasts after authenticating.
     pub access_ttl: Duration,
+    /// The value of the `AlexaControl` tag that lets the skill start and stop an instance.
+    pub control_value: String,
+}
+
+/// Who is speaking: the Amazon account's user (whose profile gets the codes), and whom access
+/// is granted to — the recognised person when the request has a voice profile, else the user.
+struct Speaker {
+    user: String,
+    access_key: String,
 }
 
 /// The function: the conversation over EC2, Kinesis, the access grants and the OTP library.
@@ -63,6 +90,14 @@ struct Reply {
     text: String,
     reprompt: Option<String>,
     end: bool,
+    directives: Vec<Directive>,
+}
+
+impl Reply {
+    fn with(mut self, directive: Option<Directive>) -> Self {
+        self.directives.extend(directive);
+        self
+    }
 }
 
 fn ask(text: impl Into<String>, reprompt: &str) -> Reply {
@@ -70,15 +105,12 @@ fn ask(text: impl Into<String>, reprompt: &str) -> Reply {
         text: text.into(),
         reprompt: Some(reprompt.to_owned()),
         end: false,
+        directives: Vec::new(),
     }
 }
 
 fn tell(text: impl Into<String>) -> Reply {
-    Reply {
-        text: text.into(),
-        reprompt: Some("What else can I do for you?".to_owned()),
-        end: false,
-    }
+    ask(text, "What else can I do for you?")
 }
 
 fn bye(text: &str) -> Reply {
@@ -86,6 +118,48 @@ fn bye(text: &str) -> Reply {
         text: text.to_owned(),
         reprompt: None,
         end: true,
+        directives: Vec::new(),
+    }
+}
+
+/// "a", "a or b", "a, b, or c".
+fn either(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [first, second] => format!("{first} or {second}"),
+        [init @ .., last] => format!("{}, or {last}", init.join(", ")),
+    }
+}
+
+/// The account's named instances as this session's values of the instance-name slot type,
+/// each with the way it is spoken ("worker-2": "worker two") as a synonym.
+fn entities(instances: &[Instance]) -> Directive {
+    let values = instances
+        .iter()
+        .filter_map(|i| i.name().map(|name| (i, name)))
+        .take(MAX_ENTITIES)
+        .map(|(i, name)| {
+            let spoken = spoken_name(name);
+            Entity {
+                id: i.id.clone(),
+                name: EntityName {
+                    value: name.to_owned(),
+                    synonyms: if spoken == name {
+                        Vec::new()
+                    } else {
+                        vec![spoken]
+                    },
+                },
+            }
+        })
+        .collect();
+    Directive::UpdateDynamicEntities {
+        update_behavior: "REPLACE",
+        types: vec![EntityType {
+            name: INSTANCE_NAME_TYPE,
+            values,
+        }],
     }
 }
 
@@ -120,6 +194,12 @@ impl Change {
             _ => None,
         }
     }
+    fn intent(self) -> &'static str {
+        match self {
+            Change::Start => "StartInstanceIntent",
+            Change::Stop => "StopInstanceIntent",
+        }
+    }
 }
 
 fn display_name(i: &Instance) -> String {
@@ -152,6 +232,12 @@ where
             .user_id()
             .ok_or_else(|| HandlerError::invalid_event("the request has no user"))?
             .to_owned();
+        let person = envelope.person_id();
+        let speaker = Speaker {
+            access_key: person.unwrap_or(&user).to_owned(),
+            user,
+        };
+        let user = &speaker.user;
         let mut attributes = envelope.attributes();
         let reply = match &envelope.request {
             Request::SessionEndedRequest { common, reason } => {
@@ -159,24 +245,27 @@ where
                 return Ok(ResponseEnvelope::silent());
             }
             Request::LaunchRequest(common) => {
-                tracing::info!(request_id = %common.request_id, user = %user, "launch");
+                tracing::info!(request_id = %common.request_id, user = %user, person = person.is_some(), "launch");
                 ask(
-                    "Welcome to easy to cloud. You can list instances, describe kinesis shards, or start and stop an instance. What would you like?",
+                    format!("Welcome to {SKILL_NAME}. You can list instances, describe kinesis shards, or start and stop an instance. What would you like?"),
                     "What would you like? You can say list instances.",
                 )
+                .with(self.instances().await.ok().map(|all| entities(&all)))
             }
             Request::IntentRequest { common, intent } => {
-                tracing::info!(request_id = %common.request_id, user = %user, intent = %intent.name, "intent");
-                self.intent(&user, intent, &mut attributes).await
+                tracing::info!(request_id = %common.request_id, user = %user, person = person.is_some(), intent = %intent.name, "intent");
+                self.intent(&speaker, intent, &mut attributes).await
             }
         };
         let attributes = if reply.end { Map::new() } else { attributes };
-        Ok(ResponseEnvelope::say(
+        let mut response = ResponseEnvelope::say(
             &reply.text,
             reply.reprompt.as_deref(),
             reply.end,
             attributes,
-        ))
+        );
+        response.response.directives = reply.directives;
+        Ok(response)
     }
 }
 
@@ -190,13 +279,15 @@ where
 {
     async fn intent(
         &self,
-        user: &str,
+        speaker: &Speaker,
         intent: &Intent,
         attributes: &mut Map<String, Value>,
     ) -> Reply {
-        self.expire_pending(intent, attributes);
+        self.expire(intent, attributes);
+        let user = speaker.user.as_str();
         match intent.name.as_str() {
             "ListInstancesIntent" => self.list(attributes, 0).await,
+            "MoreIntent" if attributes.contains_key("choice") => self.more_choices(attributes),
             "MoreIntent" => {
                 let offset = attributes
                     .get("list_offset")
@@ -208,11 +299,14 @@ where
                 self.list(attributes, offset).await
             }
             "DescribeKinesisShardsIntent" => self.kinesis().await,
-            "StartInstanceIntent" => self.change(user, intent, Change::Start, attributes).await,
-            "StopInstanceIntent" => self.change(user, intent, Change::Stop, attributes).await,
+            "StartInstanceIntent" => {
+                self.change(speaker, intent, Change::Start, attributes)
+                    .await
+            }
+            "StopInstanceIntent" => self.change(speaker, intent, Change::Stop, attributes).await,
             "SendCodeIntent" => self.send_code(user).await,
-            "AuthenticateIntent" => self.authenticate(user, intent, attributes).await,
-            "AMAZON.YesIntent" => self.confirm(user, attributes).await,
+            "AuthenticateIntent" => self.authenticate(speaker, intent, attributes).await,
+            "AMAZON.YesIntent" => self.confirm(speaker, attributes).await,
             "AMAZON.NoIntent" => match attributes.remove("pending") {
                 Some(p) => tell(format!(
                     "OK, I won't {} {}.",
@@ -221,39 +315,68 @@ where
                 )),
                 None => tell("OK."),
             },
-            "AMAZON.HelpIntent" => ask(self.help().await, "What would you like?"),
+            "AMAZON.HelpIntent" => {
+                let (text, names) = self.help().await;
+                ask(text, "What would you like?").with(names)
+            }
             "AMAZON.StopIntent" | "AMAZON.CancelIntent" => bye("Goodbye."),
-            _ => ask(
-                format!("Sorry, I can't help with that. {}", self.help().await),
-                "What would you like? You can say list instances.",
-            ),
+            _ => {
+                let (text, names) = self.help().await;
+                ask(
+                    format!("Sorry, I can't help with that. {text}"),
+                    "What would you like? You can say list instances.",
+                )
+                .with(names)
+            }
         }
     }
 
-    /// A pending action belongs to one question: it survives only the answers to it (getting and
-    /// giving a code, yes, no), and only for `PENDING_TTL`.
-    fn expire_pending(&self, intent: &Intent, attributes: &mut Map<String, Value>) {
-        let Some(pending) = attributes.get("pending") else {
-            return;
-        };
-        let answers_it = PENDING_ANSWERS.contains(&intent.name.as_str());
-        let expires_at = pending["expires_at"]
-            .as_str()
-            .and_then(|t| t.parse::<DateTime<Utc>>().ok());
-        let live = expires_at.is_some_and(|t| t > self.clock.now());
-        if !(answers_it && live) {
-            tracing::info!(intent = %intent.name, live, "pending action dropped");
-            attributes.remove("pending");
+    /// A question belongs to one turn: a pending action survives only the answers to it
+    /// (getting and giving a code, yes, no), a choice between instances only a name or "more",
+    /// and either only for `PENDING_TTL`.
+    fn expire(&self, intent: &Intent, attributes: &mut Map<String, Value>) {
+        for (key, answers) in [
+            ("pending", &PENDING_ANSWERS[..]),
+            ("choice", &CHOICE_ANSWERS[..]),
+        ] {
+            let Some(question) = attributes.get(key) else {
+                continue;
+            };
+            let answers_it = answers.contains(&intent.name.as_str());
+            let expires_at = question["expires_at"]
+                .as_str()
+                .and_then(|t| t.parse::<DateTime<Utc>>().ok());
+            let live = expires_at.is_some_and(|t| t > self.clock.now());
+            if !(answers_it && live) {
+                tracing::info!(intent = %intent.name, live, question = key, "question dropped");
+                attributes.remove(key);
+            }
         }
     }
 
-    /// Help naming an instance the account really has (the first by name).
-    async fn help(&self) -> String {
+    fn expires_at(&self) -> String {
+        (self.clock.now() + PENDING_TTL).to_rfc3339()
+    }
+
+    fn controllable(&self, instance: &Instance) -> bool {
+        instance.tag(CONTROL_TAG) == Some(self.settings.control_value.as_str())
+    }
+
+    /// Help naming an instance the account really has (the first the skill may change, else the
+    /// first by name), and this session's instance names for the recogniser.
+    async fn help(&self) -> (String, Option<Directive>) {
         match self.instances().await {
-            Ok(all) => help(all.first().map(display_name).as_deref()),
+            Ok(all) => {
+                let example = all
+                    .iter()
+                    .find(|i| self.controllable(i))
+                    .or(all.first())
+                    .map(display_name);
+                (help(example.as_deref()), Some(entities(&all)))
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "listing instances for help failed");
-                help(None)
+                (help(None), None)
             }
         }
     }
@@ -303,14 +426,15 @@ where
         // The offset is kept after the last page too, so "more" then says that was all.
         attributes.insert("list_offset".into(), json!(next));
         let coming = (instances.len() - next).min(PAGE);
-        if coming > 0 {
+        let reply = if coming > 0 {
             let say_more = format!("Say more for the next {}.", number_words(coming as u32));
             text.push(' ');
             text.push_str(&say_more);
             ask(text, &format!("{say_more} Or ask me something else."))
         } else {
             ask(text, "Anything else? You can say list instances.")
-        }
+        };
+        reply.with(Some(entities(&instances)))
     }
 
     async fn kinesis(&self) -> Reply {
@@ -341,64 +465,102 @@ where
         }
     }
 
-    async fn authorised(&self, user: &str) -> Result<bool, ServiceError> {
+    async fn authorised(&self, speaker: &Speaker) -> Result<bool, ServiceError> {
         let now = self.clock.now();
         Ok(self
             .access
-            .granted_until(user)
+            .granted_until(&speaker.access_key)
             .await?
             .is_some_and(|until| until > now))
     }
 
+    /// "Which instance should I stop?", asked so that a bare name answers it.
+    fn which_instance(change: Change) -> Reply {
+        let question = format!("Which instance should I {}?", change.verb());
+        ask(question.clone(), &question)
+            .with(Some(Directive::elicit(change.intent(), INSTANCE_SLOT)))
+    }
+
+    /// Start or stop by name. The name is matched as spoken ("worker two" is `worker-2`): an
+    /// exact match is acted on (after authentication); a partial match, or an instance only
+    /// Alexa's entity resolution heard, is asked about first ("Did you mean …?"); several are
+    /// offered three at a time.
     async fn change(
         &self,
-        user: &str,
+        speaker: &Speaker,
         intent: &Intent,
         change: Change,
         attributes: &mut Map<String, Value>,
     ) -> Reply {
-        let Some(wanted) = intent.slot("InstanceName") else {
-            let question = format!("Which instance should I {}?", change.verb());
-            return ask(question.clone(), &question);
+        let Some(wanted) = intent.slot(INSTANCE_SLOT) else {
+            return Self::which_instance(change);
         };
+        let wanted_key = name_key(wanted);
+        // Answering "Which one: …, or say more?" inside the dialog, "more" arrives as the name.
+        if matches!(wanted_key.as_str(), "more" | "next" | "say more")
+            && attributes.contains_key("choice")
+        {
+            return self.more_choices(attributes);
+        }
+        attributes.remove("choice");
         let instances = match self.instances().await {
             Ok(i) => i,
             Err(e) => return apology(&e),
         };
-        let wanted_lower = wanted.to_lowercase();
+        let names = Some(entities(&instances));
         let exact: Vec<&Instance> = instances
             .iter()
-            .filter(|i| display_name(i).to_lowercase() == wanted_lower)
+            .filter(|i| name_key(&display_name(i)) == wanted_key)
             .collect();
-        let matches = if exact.is_empty() {
-            instances
+        let (matches, is_exact) = if exact.is_empty() {
+            let heard = intent.dynamic_ids(INSTANCE_SLOT);
+            let partial: Vec<&Instance> = instances
                 .iter()
-                .filter(|i| display_name(i).to_lowercase().contains(&wanted_lower))
-                .collect()
+                .filter(|i| {
+                    names_part(&name_key(&display_name(i)), &wanted_key)
+                        || heard.contains(&i.id.as_str())
+                })
+                .collect();
+            (partial, false)
         } else {
-            exact
+            (exact, true)
         };
         let target = match matches.as_slice() {
-            [] => return tell(format!("I can't find an instance called {wanted}.")),
+            [] => return tell(format!("I can't find an instance called {wanted}.")).with(names),
             [one] => *one,
             several => {
-                let names: Vec<String> = several.iter().map(|i| display_name(i)).collect();
                 let distinct: std::collections::BTreeSet<String> =
-                    names.iter().map(|n| n.to_lowercase()).collect();
-                if distinct.len() < names.len() {
+                    several.iter().map(|i| name_key(&display_name(i))).collect();
+                if is_exact && distinct.len() < several.len() {
                     return tell(format!(
                         "There are {} instances called {}. Give them different Name tags so I can tell them apart.",
-                        number_words(names.len() as u32),
-                        names[0]
+                        number_words(several.len() as u32),
+                        display_name(several[0])
                     ));
                 }
-                let question = format!("Which one: {}?", names.join(", or "));
-                return ask(question.clone(), &question);
+                let options: Vec<Value> = several
+                    .iter()
+                    .take(30)
+                    .map(|i| json!([i.id, display_name(i)]))
+                    .collect();
+                attributes.insert(
+                    "choice".into(),
+                    json!({"action": change.verb(), "options": options, "shown": 0, "expires_at": self.expires_at()}),
+                );
+                return self.offer(attributes, "").with(names);
             }
         };
-        let expires_at = (self.clock.now() + PENDING_TTL).to_rfc3339();
-        let pending = json!({ "action": change.verb(), "instance_id": target.id, "name": display_name(target), "expires_at": expires_at });
-        match self.authorised(user).await {
+        let name = display_name(target);
+        if !self.controllable(target) {
+            return self.not_controllable(change, &name).with(names);
+        }
+        let pending = json!({ "action": change.verb(), "instance_id": target.id, "name": name, "expires_at": self.expires_at() });
+        if !is_exact {
+            attributes.insert("pending".into(), pending);
+            let question = format!("Did you mean {name}?");
+            return ask(question.clone(), &format!("{question} Say yes or no.")).with(names);
+        }
+        match self.authorised(speaker).await {
             Err(e) => apology(&e),
             Ok(false) => {
                 attributes.insert("pending".into(), pending);
@@ -414,8 +576,64 @@ where
         }
     }
 
+    fn not_controllable(&self, change: Change, name: &str) -> Reply {
+        tracing::info!(name = %name, action = change.verb(), "instance without the control tag refused");
+        tell(format!(
+            "I may only start and stop instances tagged {CONTROL_TAG} with the value {}, and {name} is not, so I won't {} it.",
+            self.settings.control_value,
+            change.verb()
+        ))
+    }
+
+    /// Reads out the next options of the choice in the session (at most three, then "or say
+    /// more"), asking for the name as the answer.
+    fn offer(&self, attributes: &mut Map<String, Value>, preface: &str) -> Reply {
+        let Some(choice) = attributes.get_mut("choice") else {
+            return tell("Say list instances first.");
+        };
+        let change = choice["action"]
+            .as_str()
+            .and_then(Change::parse)
+            .unwrap_or(Change::Start);
+        let options: Vec<String> = choice["options"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter_map(|o| o[1].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let shown = choice["shown"].as_u64().map_or(0, |n| n as usize);
+        let group: Vec<String> = options.iter().skip(shown).take(CHOICES).cloned().collect();
+        choice["shown"] = json!(shown + group.len());
+        let question = if shown + group.len() < options.len() {
+            format!("Which one: {}, or say more?", group.join(", "))
+        } else {
+            format!("Which one: {}?", either(&group))
+        };
+        ask(format!("{preface}{question}"), &question)
+            .with(Some(Directive::elicit(change.intent(), INSTANCE_SLOT)))
+    }
+
+    /// "More" while choosing: the next three options; after the last, from the first again.
+    fn more_choices(&self, attributes: &mut Map<String, Value>) -> Reply {
+        let Some(choice) = attributes.get_mut("choice") else {
+            return tell("Say list instances first.");
+        };
+        let total = choice["options"].as_array().map_or(0, Vec::len);
+        let shown = choice["shown"].as_u64().map_or(0, |n| n as usize);
+        if shown >= total {
+            choice["shown"] = json!(0);
+            return self.offer(attributes, "That was all of them. ");
+        }
+        self.offer(attributes, "")
+    }
+
     async fn carry_out(&self, change: Change, target: &Instance) -> Reply {
         let name = display_name(target);
+        if !self.controllable(target) {
+            return self.not_controllable(change, &name);
+        }
         let (needed, done_already) = match change {
             Change::Start => (InstanceState::Stopped, InstanceState::Running),
             Change::Stop => (InstanceState::Running, InstanceState::Stopped),
@@ -438,6 +656,14 @@ where
             .change_state(state_change, std::slice::from_ref(&target.id))
             .await
         {
+            if e.kind == Ec2ErrorKind::Denied {
+                tracing::warn!(instance_id = %target.id, error = %e, "EC2 refused the change");
+                return tell(format!(
+                    "AWS did not let me {} {name}: my role may only change instances tagged {CONTROL_TAG} with the value {}.",
+                    change.verb(),
+                    self.settings.control_value
+                ));
+            }
             return apology(&e);
         }
         tracing::info!(instance_id = %target.id, name = %name, action = change.verb(), "instance changed");
@@ -484,7 +710,7 @@ where
 
     async fn authenticate(
         &self,
-        user: &str,
+        speaker: &Speaker,
         intent: &Intent,
         attributes: &mut Map<String, Value>,
     ) -> Reply {
@@ -500,11 +726,11 @@ where
                 "Say authenticate followed by your code.",
             );
         }
-        match self.presence.verify(user, spoken).await {
+        match self.presence.verify(&speaker.user, spoken).await {
             Err(e) => apology(&e),
             Ok(Proof::Valid) => {
                 let until: DateTime<Utc> = self.clock.now() + self.settings.access_ttl;
-                if let Err(e) = self.access.grant(user, until).await {
+                if let Err(e) = self.access.grant(&speaker.access_key, until).await {
                     return apology(&e);
                 }
                 match attributes.get("pending") {
@@ -533,7 +759,7 @@ where
         }
     }
 
-    async fn confirm(&self, user: &str, attributes: &mut Map<String, Value>) -> Reply {
+    async fn confirm(&self, speaker: &Speaker, attributes: &mut Map<String, Value>) -> Reply {
         let Some(pending) = attributes.get("pending").cloned() else {
             return tell("There's nothing waiting for a yes.");
         };
@@ -544,7 +770,7 @@ where
             attributes.remove("pending");
             return tell("There's nothing waiting for a yes.");
         };
-        match self.authorised(user).await {
+        match self.authorised(speaker).await {
             Err(e) => return apology(&e),
             Ok(false) => {
                 return ask(

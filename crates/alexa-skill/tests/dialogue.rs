@@ -10,9 +10,11 @@ use fleet_core::FixedClock;
 use fleet_ec2::{FakeInstance, InMemoryEc2, InstanceState};
 use fleet_otp::memory::{FakeMfa, MemoryProfiles, MemoryStore, RecordingSms, ScriptedDigits};
 use fleet_otp::{HmacKey, Limits, Otp, Profile};
-use fleet_testkit::load_event;
+use fleet_testkit::alexa_model::LanguageModel;
+use fleet_testkit::{load_event, workspace_root};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 const USER: &str = "amzn1.ask.account.AMAXEXAMPLEUSERIDFORTHEEASYTOCLOUDSKILL";
 const SKILL: &str = "amzn1.ask.skill.5d1c3f0e-7a2b-4c9d-8e1f-0a2b3c4d5e6f";
@@ -25,7 +27,13 @@ fn t0() -> DateTime<Utc> {
     "2026-11-23T09:00:00Z".parse().unwrap()
 }
 
+/// An instance the skill may start and stop (`AlexaControl=true`).
 fn named(id: &str, name: &str, state: InstanceState) -> FakeInstance {
+    FakeInstance::new(id, state, &[("Name", name), ("AlexaControl", "true")])
+}
+
+/// An instance without the opt-in tag: listed, never changed.
+fn not_opted_in(id: &str, name: &str, state: InstanceState) -> FakeInstance {
     FakeInstance::new(id, state, &[("Name", name)])
 }
 
@@ -35,7 +43,7 @@ fn skill<'a>(clock: &'a FixedClock, mfa_serial: Option<&str>) -> TestSkill<'a> {
         named("i-web1", "web-1", InstanceState::Running),
         named("i-web2", "web-2", InstanceState::Running),
         named("i-db-a", "db", InstanceState::Running),
-        named("i-db-b", "DB", InstanceState::Stopped),
+        not_opted_in("i-db-b", "DB", InstanceState::Stopped),
     ];
     instances.extend((1..=3).map(|n| {
         named(
@@ -84,6 +92,7 @@ fn skill<'a>(clock: &'a FixedClock, mfa_serial: Option<&str>) -> TestSkill<'a> {
             skill_id: SKILL.into(),
             region: "eu-west-1".into(),
             access_ttl: Duration::minutes(10),
+            control_value: "true".into(),
         },
     }
 }
@@ -125,7 +134,7 @@ async fn the_seed_conversation() {
     let s = skill(&clock, None);
     let none = Map::new();
     let r = say(&s, "01-launch.json", &none, None).await;
-    assert!(text(&r).starts_with("Welcome to easy to cloud."));
+    assert!(text(&r).starts_with("Welcome to easy cloud."));
     assert!(!r.response.should_end_session);
     assert!(r
         .response
@@ -338,7 +347,7 @@ async fn names_unknown_ambiguous_missing_and_paging() {
         Some(("InstanceName", "web")),
     )
     .await;
-    assert_eq!(text(&r), "Which one: web-1, or web-2?");
+    assert_eq!(text(&r), "Which one: web-1 or web-2?");
     assert!(!r.response.should_end_session);
     let r = say(
         &s,
@@ -446,7 +455,7 @@ fn speech_is_ssml_and_cards_carry_the_same_text() {
     );
     assert_eq!(
         json["response"]["card"],
-        json!({"type": "Simple", "title": "easy to cloud", "content": "R&D <ops>"})
+        json!({"type": "Simple", "title": "easy cloud", "content": "R&D <ops>"})
     );
     assert_eq!(json["response"]["shouldEndSession"], false);
     assert_eq!(json["version"], "1.0");
@@ -608,4 +617,577 @@ async fn help_names_an_instance_the_account_has() {
         text(&r)
     );
     assert!(!text(&r).contains("splunk"));
+}
+
+/// Gets and gives a code, so the user (or the person in `person`) may change instances.
+async fn authenticate(s: &TestSkill<'_>, person: Option<&str>) {
+    let none = Map::new();
+    say(s, "06-authenticate-text.json", &none, None).await;
+    let mut event = load_event("alexa-skill/07-authenticate-code.json");
+    event["request"]["intent"]["slots"]["Code"] = json!({"name": "Code", "value": "5143"});
+    if let Some(person) = person {
+        event["context"]["System"]["person"] = json!({"personId": person});
+    }
+    let r = s.handle(event_of(event)).await.unwrap();
+    assert_eq!(text(&r), "Access granted.");
+}
+
+/// An intent request as Alexa sends it, with `slots` filled and `attributes` round-tripped.
+fn intent_request(
+    intent: &str,
+    slots: &BTreeMap<String, String>,
+    attributes: &Map<String, Value>,
+) -> Value {
+    let mut event = load_event("alexa-skill/05-start-splunk.json");
+    event["session"]["attributes"] = Value::Object(attributes.clone());
+    let slots: Map<String, Value> = slots
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.clone(),
+                json!({"name": name, "value": value, "confirmationStatus": "NONE", "source": "USER"}),
+            )
+        })
+        .collect();
+    event["request"]["intent"] =
+        json!({"name": intent, "confirmationStatus": "NONE", "slots": slots});
+    event
+}
+
+async fn answer(s: &TestSkill<'_>, event: Value) -> ResponseEnvelope {
+    s.handle(event_of(event)).await.unwrap()
+}
+
+fn directives(r: &ResponseEnvelope) -> Vec<Value> {
+    serde_json::to_value(r).unwrap()["response"]["directives"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The `Dialog.ElicitSlot` directive of an answer: (intent, slot).
+fn elicits(r: &ResponseEnvelope) -> Option<(String, String)> {
+    directives(r)
+        .iter()
+        .find(|d| d["type"] == "Dialog.ElicitSlot")
+        .map(|d| {
+            (
+                d["updatedIntent"]["name"].as_str().unwrap().to_owned(),
+                d["slotToElicit"].as_str().unwrap().to_owned(),
+            )
+        })
+}
+
+fn model() -> LanguageModel {
+    LanguageModel::load(&workspace_root().join("skill-package/interactionModels/custom/en-US.json"))
+}
+
+/// Issue 13, point 2: only instances tagged `AlexaControl=true` are started or stopped; the
+/// others are listed, and the skill says why it won't touch them, also when the tag goes
+/// between the question and the yes.
+#[tokio::test]
+async fn only_opted_in_instances_are_started_or_stopped() {
+    let clock = FixedClock::at(t0());
+    let s = skill(&clock, None);
+    s.ec2
+        .insert(not_opted_in("i-bastion", "bastion", InstanceState::Running));
+    authenticate(&s, None).await;
+    let none = Map::new();
+    let r = say(&s, "02-list-instances.json", &none, None).await;
+    assert!(text(&r).contains("bastion is running"), "{}", text(&r));
+    let r = say(
+        &s,
+        "09-stop-splunk.json",
+        &none,
+        Some(("InstanceName", "bastion")),
+    )
+    .await;
+    assert_eq!(
+        text(&r),
+        "I may only start and stop instances tagged AlexaControl with the value true, and bastion is not, so I won't stop it."
+    );
+    assert!(!r.session_attributes.contains_key("pending"));
+    assert_eq!(s.ec2.calls().change_state, 0);
+
+    // The tag is taken away after the question: the yes re-reads the instance and refuses.
+    let r = say(
+        &s,
+        "18-answer-by-a-recognised-person.json",
+        &none,
+        Some(("InstanceName", "web")),
+    )
+    .await;
+    assert_eq!(text(&r), "Which one: web-1 or web-2?");
+    let mut event = intent_request(
+        "StopInstanceIntent",
+        &[("InstanceName".to_owned(), "web one".to_owned())].into(),
+        &r.session_attributes,
+    );
+    event["context"]["System"]["person"] = json!({"personId": "amzn1.ask.person.SOMEONE"});
+    let asked = answer(&s, event).await;
+    assert!(
+        text(&asked).starts_with("You need to authenticate"),
+        "{}",
+        text(&asked)
+    );
+    s.ec2
+        .insert(not_opted_in("i-web1", "web-1", InstanceState::Running));
+    authenticate(&s, None).await;
+    let r = say(&s, "08-yes.json", &asked.session_attributes, None).await;
+    assert!(
+        text(&r).contains("web-1 is not, so I won't stop it."),
+        "{}",
+        text(&r)
+    );
+    assert_eq!(
+        s.ec2.instance("i-web1").unwrap().state,
+        InstanceState::Running
+    );
+    assert_eq!(s.ec2.calls().change_state, 0);
+}
+
+/// Issue 13, point 3: "stop db" with only `prod-db-primary` is asked about, never acted on
+/// directly; yes acts, no doesn't.
+#[tokio::test]
+async fn a_partial_name_is_confirmed_before_anything_happens() {
+    let clock = FixedClock::at(t0());
+    let mut s = skill(&clock, None);
+    s.ec2 = InMemoryEc2::new(
+        [
+            named("i-prod", "prod-db-primary", InstanceState::Running),
+            named("i-web", "web", InstanceState::Running),
+        ],
+        1000,
+    );
+    authenticate(&s, None).await;
+    let none = Map::new();
+    let r = say(
+        &s,
+        "09-stop-splunk.json",
+        &none,
+        Some(("InstanceName", "db")),
+    )
+    .await;
+    assert_eq!(text(&r), "Did you mean prod-db-primary?");
+    assert_eq!(s.ec2.calls().change_state, 0, "not acted on");
+    let declined = say(&s, "10-no.json", &r.session_attributes, None).await;
+    assert_eq!(text(&declined), "OK, I won't stop prod-db-primary.");
+    let r = say(&s, "08-yes.json", &declined.session_attributes, None).await;
+    assert_eq!(text(&r), "There's nothing waiting for a yes.");
+    assert_eq!(
+        s.ec2.instance("i-prod").unwrap().state,
+        InstanceState::Running
+    );
+
+    let r = say(
+        &s,
+        "09-stop-splunk.json",
+        &none,
+        Some(("InstanceName", "db primary")),
+    )
+    .await;
+    assert_eq!(text(&r), "Did you mean prod-db-primary?");
+    let r = say(&s, "08-yes.json", &r.session_attributes, None).await;
+    assert_eq!(
+        text(&r),
+        "I have stopped prod-db-primary. It is now stopped."
+    );
+    // An exact name (as spoken) is acted on at once.
+    let r = say(
+        &s,
+        "09-stop-splunk.json",
+        &none,
+        Some(("InstanceName", "Web")),
+    )
+    .await;
+    assert_eq!(text(&r), "I have stopped web. It is now stopped.");
+}
+
+/// Issue 13, point 4: with a voice profile, access is the person's: another person on the same
+/// Amazon account, or an unrecognised voice, must authenticate themselves.
+#[tokio::test]
+async fn access_belongs_to_the_recognised_person() {
+    let clock = FixedClock::at(t0());
+    let s = skill(&clock, None);
+    s.ec2
+        .insert(named("i-w2", "worker-2", InstanceState::Running));
+    let erik = "amzn1.ask.person.AEXAMPLEPERSONIDFORERIK";
+    authenticate(&s, Some(erik)).await;
+    let request = load_event("alexa-skill/18-answer-by-a-recognised-person.json");
+    assert_eq!(request["context"]["System"]["person"]["personId"], erik);
+
+    let mut someone_else = request.clone();
+    someone_else["context"]["System"]["person"]["personId"] = json!("amzn1.ask.person.OTHER");
+    let r = answer(&s, someone_else).await;
+    assert!(
+        text(&r).starts_with("You need to authenticate"),
+        "{}",
+        text(&r)
+    );
+    let mut unrecognised = request.clone();
+    unrecognised["context"]["System"]
+        .as_object_mut()
+        .unwrap()
+        .remove("person");
+    let r = answer(&s, unrecognised).await;
+    assert!(
+        text(&r).starts_with("You need to authenticate"),
+        "{}",
+        text(&r)
+    );
+    assert_eq!(
+        s.ec2.instance("i-w2").unwrap().state,
+        InstanceState::Running
+    );
+
+    let r = answer(&s, request).await;
+    assert_eq!(text(&r), "I have stopped worker-2. It is now stopped.");
+
+    // Without voice profiles, access is the Amazon account user's, as before.
+    let clock = FixedClock::at(t0());
+    let s = skill(&clock, None);
+    authenticate(&s, None).await;
+    let r = say(
+        &s,
+        "09-stop-splunk.json",
+        &Map::new(),
+        Some(("InstanceName", "web-2")),
+    )
+    .await;
+    assert_eq!(text(&r), "I have stopped web-2. It is now stopped.");
+}
+
+/// Issue 13, point 6: the skill's own questions are slot elicitations, so a bare name answers
+/// them (resolved by the model's slot samples), and every answer that listed the account
+/// teaches Alexa its instance names (dynamic entities, spoken forms as synonyms).
+#[tokio::test]
+async fn a_bare_name_answers_the_skills_own_questions() {
+    let clock = FixedClock::at(t0());
+    let s = skill(&clock, None);
+    let model = model();
+    authenticate(&s, None).await;
+    let r = say(&s, "15-start-without-a-name.json", &Map::new(), None).await;
+    assert_eq!(text(&r), "Which instance should I start?");
+    let (intent, slot) = elicits(&r).expect("elicits the name");
+    assert_eq!(
+        (intent.as_str(), slot.as_str()),
+        ("StartInstanceIntent", "InstanceName")
+    );
+    let heard = model.resolve_answer("worker two", &intent, &slot).unwrap();
+    let r = answer(
+        &s,
+        intent_request(&heard.intent, &heard.slots, &r.session_attributes),
+    )
+    .await;
+    assert_eq!(text(&r), "I have started worker-2. It is now running.");
+
+    let r = say(
+        &s,
+        "09-stop-splunk.json",
+        &Map::new(),
+        Some(("InstanceName", "web")),
+    )
+    .await;
+    assert_eq!(text(&r), "Which one: web-1 or web-2?");
+    let (intent, slot) = elicits(&r).expect("elicits the name");
+    let heard = model.resolve_answer("the web two", &intent, &slot).unwrap();
+    assert_eq!(heard.intent, "StopInstanceIntent");
+    let r = answer(
+        &s,
+        intent_request(&heard.intent, &heard.slots, &r.session_attributes),
+    )
+    .await;
+    assert_eq!(text(&r), "I have stopped web-2. It is now stopped.");
+
+    for file in ["01-launch.json", "02-list-instances.json", "11-help.json"] {
+        let r = say(&s, file, &Map::new(), None).await;
+        let update = directives(&r)
+            .into_iter()
+            .find(|d| d["type"] == "Dialog.UpdateDynamicEntities")
+            .unwrap_or_else(|| panic!("{file}: no dynamic entities"));
+        assert_eq!(update["updateBehavior"], "REPLACE");
+        assert_eq!(
+            update["types"][0]["name"],
+            model
+                .slot_type("StartInstanceIntent", "InstanceName")
+                .unwrap()
+        );
+        let values = update["types"][0]["values"].as_array().unwrap();
+        assert_eq!(values.len(), 8, "{file}");
+        assert!(
+            values.contains(
+                &json!({"id": "i-w2", "name": {"value": "worker-2", "synonyms": ["worker two"]}})
+            ),
+            "{file}: {values:?}"
+        );
+        assert!(
+            values.contains(&json!({"id": "i-0a1b2c3d4e5f60718", "name": {"value": "splunk"}})),
+            "{file}"
+        );
+    }
+}
+
+/// Issue 13, point 7: names as spoken ("worker two" is `worker-2`), and a choice between many
+/// read three at a time with "or say more", whichever way "more" arrives.
+#[tokio::test]
+async fn names_as_spoken_and_choices_three_at_a_time() {
+    let clock = FixedClock::at(t0());
+    let s = skill(&clock, None);
+    authenticate(&s, None).await;
+    let none = Map::new();
+    for (spoken, id) in [
+        ("worker two", "i-w2"),
+        ("Worker 3", "i-w3"),
+        ("worker_one", "i-w1"),
+    ] {
+        let r = say(
+            &s,
+            "05-start-splunk.json",
+            &none,
+            Some(("InstanceName", spoken)),
+        )
+        .await;
+        assert!(
+            text(&r).starts_with("I have started worker-"),
+            "{spoken}: {}",
+            text(&r)
+        );
+        assert_eq!(
+            s.ec2.instance(id).unwrap().state,
+            InstanceState::Running,
+            "{spoken}"
+        );
+    }
+    let r = say(
+        &s,
+        "09-stop-splunk.json",
+        &none,
+        Some(("InstanceName", "worker")),
+    )
+    .await;
+    assert_eq!(text(&r), "Which one: worker-1, worker-2, or worker-3?");
+
+    for n in 4..=5 {
+        s.ec2.insert(named(
+            &format!("i-w{n}"),
+            &format!("worker-{n}"),
+            InstanceState::Running,
+        ));
+    }
+    let r = say(
+        &s,
+        "09-stop-splunk.json",
+        &none,
+        Some(("InstanceName", "worker")),
+    )
+    .await;
+    assert_eq!(
+        text(&r),
+        "Which one: worker-1, worker-2, worker-3, or say more?"
+    );
+    let r = say(&s, "03-more.json", &r.session_attributes, None).await;
+    assert_eq!(text(&r), "Which one: worker-4 or worker-5?");
+    assert_eq!(
+        elicits(&r),
+        Some(("StopInstanceIntent".to_owned(), "InstanceName".to_owned()))
+    );
+    // "more" heard as the answer to the elicitation.
+    let r = say(
+        &s,
+        "09-stop-splunk.json",
+        &r.session_attributes,
+        Some(("InstanceName", "more")),
+    )
+    .await;
+    assert_eq!(
+        text(&r),
+        "That was all of them. Which one: worker-1, worker-2, worker-3, or say more?"
+    );
+    let chosen = say(
+        &s,
+        "09-stop-splunk.json",
+        &r.session_attributes,
+        Some(("InstanceName", "worker five")),
+    )
+    .await;
+    assert_eq!(text(&chosen), "I have stopped worker-5. It is now stopped.");
+    assert!(!chosen.session_attributes.contains_key("choice"));
+    // Another question drops the choice: "more" then pages nothing.
+    let r = say(&s, "11-help.json", &r.session_attributes, None).await;
+    assert!(!r.session_attributes.contains_key("choice"));
+    let r = say(&s, "03-more.json", &r.session_attributes, None).await;
+    assert_eq!(text(&r), "Say list instances first.");
+}
+
+/// The model-driven test: every sample utterance of the interaction model, with its slots
+/// filled, resolves to its own intent and slot values; each resolved request, sent to the
+/// skill, gets a real answer (no fallback).
+#[tokio::test]
+async fn every_sample_utterance_resolves_to_its_intent_and_slot() {
+    let model = model();
+    let values: BTreeMap<&str, (&str, &str)> = [
+        ("INSTANCE_NAME", ("worker two", "worker two")),
+        ("AMAZON.NUMBER", ("five one four three", "5143")),
+    ]
+    .into();
+    let samples = model.samples();
+    assert!(samples.len() > 60, "{}", samples.len());
+    for (intent, sample, elicits) in samples {
+        let (utterance, slots) = model.fill(&intent, &sample, &values);
+        let heard = match &elicits {
+            Some(slot) => model.resolve_answer(&utterance, &intent, slot),
+            None => model.resolve(&utterance),
+        }
+        .unwrap_or_else(|e| panic!("{intent}: {sample:?}: {e}"));
+        assert_eq!(
+            (heard.intent.as_str(), &heard.slots),
+            (intent.as_str(), &slots),
+            "{sample:?}"
+        );
+
+        let clock = FixedClock::at(t0());
+        let s = skill(&clock, None);
+        let r = answer(&s, intent_request(&heard.intent, &heard.slots, &Map::new())).await;
+        assert!(
+            !text(&r).starts_with("Sorry, I can't help"),
+            "{intent}: {sample:?}: {}",
+            text(&r)
+        );
+    }
+}
+
+/// Issue 13, point 8: the everyday ways to ask resolve, with slots that hold only the name.
+#[test]
+fn everyday_phrases_resolve() {
+    let model = model();
+    let slot = |intent: &str, name: &str| (intent.to_owned(), Some(name.to_owned()));
+    for (utterance, (intent, name)) in [
+        (
+            "what instances do I have",
+            ("ListInstancesIntent".to_owned(), None),
+        ),
+        (
+            "show me my instances",
+            ("ListInstancesIntent".to_owned(), None),
+        ),
+        ("list instances", ("ListInstancesIntent".to_owned(), None)),
+        (
+            "switch on worker two",
+            slot("StartInstanceIntent", "worker two"),
+        ),
+        (
+            "switch off worker two",
+            slot("StopInstanceIntent", "worker two"),
+        ),
+        ("start up web one", slot("StartInstanceIntent", "web one")),
+        ("shut down web one", slot("StopInstanceIntent", "web one")),
+        (
+            "turn off prod db primary",
+            slot("StopInstanceIntent", "prod db primary"),
+        ),
+        ("start splunk", slot("StartInstanceIntent", "splunk")),
+        ("stop", ("AMAZON.StopIntent".to_owned(), None)),
+        ("tell me more", ("MoreIntent".to_owned(), None)),
+        ("more", ("MoreIntent".to_owned(), None)),
+        ("authenticate text", ("SendCodeIntent".to_owned(), None)),
+        (
+            "describe kinesis shards",
+            ("DescribeKinesisShardsIntent".to_owned(), None),
+        ),
+        ("yes", ("AMAZON.YesIntent".to_owned(), None)),
+    ] {
+        let heard = model.resolve(utterance).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(heard.intent, intent, "{utterance}");
+        assert_eq!(
+            heard.slots.get("InstanceName").cloned(),
+            name,
+            "{utterance}"
+        );
+    }
+    let heard = model.resolve("authenticate zero one four three").unwrap();
+    assert_eq!(heard.slots["Code"], "143", "AMAZON.NUMBER drops the zero");
+}
+
+/// Issue 13, points 6 and 11: no AMAZON.SearchQuery slot, the dialog's prompts exist and say
+/// what the skill says, and the invocation name meets Amazon's requirements (two or more
+/// lower-case words, no launch phrase, connecting word or wake word); the example phrases of
+/// skill.json resolve.
+#[test]
+fn the_model_and_invocation_name_meet_the_requirements() {
+    let model = model();
+    assert_eq!(model.invocation_name, alexa_skill::skill::SKILL_NAME);
+    assert!(!model.slot_types().contains(&"AMAZON.SearchQuery"));
+    assert!(model
+        .type_values
+        .contains_key(alexa_skill::skill::INSTANCE_NAME_TYPE));
+
+    let name = &model.invocation_name;
+    let words: Vec<&str> = name.split(' ').collect();
+    assert!(words.len() >= 2, "{name}");
+    assert!(
+        name.chars()
+            .all(|c| c.is_ascii_lowercase() || c == ' ' || c == '\'' || c == '.'),
+        "{name}"
+    );
+    const LAUNCH: [&str; 12] = [
+        "run", "start", "play", "resume", "use", "launch", "ask", "open", "tell", "load", "begin",
+        "enable",
+    ];
+    const CONNECTING: [&str; 12] = [
+        "to", "from", "in", "using", "with", "about", "for", "that", "by", "if", "and", "whether",
+    ];
+    const WAKE: [&str; 6] = ["alexa", "amazon", "echo", "computer", "skill", "app"];
+    for word in &words {
+        assert!(
+            !LAUNCH.contains(word) && !CONNECTING.contains(word) && !WAKE.contains(word),
+            "{name}: {word}"
+        );
+    }
+
+    let path = workspace_root().join("skill-package/interactionModels/custom/en-US.json");
+    let raw: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let prompts = raw["interactionModel"]["prompts"].as_array().unwrap();
+    for intent in raw["interactionModel"]["dialog"]["intents"]
+        .as_array()
+        .unwrap()
+    {
+        for slot in intent["slots"].as_array().unwrap() {
+            let id = slot["prompts"]["elicitation"].as_str().unwrap();
+            let prompt = prompts
+                .iter()
+                .find(|p| p["id"] == id)
+                .unwrap_or_else(|| panic!("{id}"));
+            let verb = if intent["name"] == "StartInstanceIntent" {
+                "start"
+            } else {
+                "stop"
+            };
+            assert_eq!(
+                prompt["variations"][0]["value"],
+                format!("Which instance should I {verb}?")
+            );
+        }
+    }
+
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace_root().join("skill-package/skill.json")).unwrap(),
+    )
+    .unwrap();
+    let phrases = manifest["manifest"]["publishingInformation"]["locales"]["en-US"]
+        ["examplePhrases"]
+        .as_array()
+        .unwrap();
+    let open = format!("Alexa, open {name}");
+    let ask = format!("Alexa, ask {name} to ");
+    for phrase in phrases.iter().map(|p| p.as_str().unwrap()) {
+        if phrase == open {
+            continue;
+        }
+        let request = phrase
+            .strip_prefix(&ask)
+            .unwrap_or_else(|| panic!("{phrase}"));
+        model
+            .resolve(request)
+            .unwrap_or_else(|e| panic!("{phrase}: {e}"));
+    }
 }

@@ -26,7 +26,7 @@ async fn the_seed_conversation_against_the_stand_in() {
     let moto = Moto::start();
     let sdk = moto.sdk_config();
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let splunk = launch_instance(&ec2, &[("Name", "splunk")], None).await;
+    let splunk = launch_instance(&ec2, &[("Name", "splunk"), ("AlexaControl", "true")], None).await;
     ec2.stop_instances()
         .instance_ids(&splunk)
         .send()
@@ -74,6 +74,7 @@ async fn the_seed_conversation_against_the_stand_in() {
             skill_id: SKILL.into(),
             region: "eu-west-1".into(),
             access_ttl: Duration::minutes(10),
+            control_value: "true".into(),
         },
     };
 
@@ -141,4 +142,34 @@ async fn the_seed_conversation_against_the_stand_in() {
     );
     let all = instances(&ec2).await;
     assert_eq!(all[&splunk].0, "running");
+
+    // Issue 13, points 2 and 3 on the stand-in's own tags: "web" never opted in, so it is not
+    // stopped; "db" is only part of prod-db-primary's name, so it is asked about first.
+    let web = all
+        .iter()
+        .find(|(_, (_, tags))| tags.get("Name").map(String::as_str) == Some("web"))
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    assert_eq!(
+        say("09-stop-splunk.json", Some(("InstanceName", "web".into()))).await,
+        "I may only start and stop instances tagged AlexaControl with the value true, and web is not, so I won't stop it."
+    );
+    let primary = launch_instance(
+        &ec2,
+        &[("Name", "prod-db-primary"), ("AlexaControl", "true")],
+        None,
+    )
+    .await;
+    assert_eq!(
+        say("09-stop-splunk.json", Some(("InstanceName", "db".into()))).await,
+        "Did you mean prod-db-primary?"
+    );
+    assert_eq!(instances(&ec2).await[&primary].0, "running");
+    assert_eq!(
+        say("08-yes.json", None).await,
+        "I have stopped prod-db-primary. It is now stopped."
+    );
+    let all = instances(&ec2).await;
+    assert_eq!(all[&primary].0, "stopped");
+    assert_eq!(all[&web].0, "running");
 }

@@ -9,7 +9,7 @@ const SKILL: &str = "amzn1.ask.skill.5d1c3f0e-7a2b-4c9d-8e1f-0a2b3c4d5e6f";
 #[test]
 fn every_sample_is_an_alexa_request() {
     let files = event_files("alexa-skill");
-    assert_eq!(files.len(), 17, "{files:?}");
+    assert_eq!(files.len(), 18, "{files:?}");
     for file in files {
         let request: RequestEnvelope =
             fleet_core::event::parse(load_event(&file), "an Alexa request")

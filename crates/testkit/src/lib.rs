@@ -5,6 +5,7 @@
 //! state and may run in parallel. The server comes from the project's virtualenv (`make setup`),
 //! or from `MOTO_SERVER` when set.
 
+pub mod alexa_model;
 pub mod http_server;
 pub mod moto_api;
 pub mod seed;
