@@ -32,8 +32,9 @@ pub type LambdaApp = App<
     std::sync::Arc<dyn fleet_core::Clock>,
 >;
 
-/// SDK clients and adapters, built once per container. The OTP key (and the MFA user's access
-/// key, when configured) is read here: a missing or short key fails the cold start, classified.
+/// SDK clients and adapters, built once per container. The MFA user's access key, when
+/// configured, is read here; the OTP key only when a code is sent or checked, so lists, Kinesis
+/// and help never wait for Secrets Manager.
 #[cfg(feature = "aws")]
 pub async fn wire(sdk: &SdkConfig, config: Config, env: Env) -> Result<LambdaApp, HandlerError> {
     let otp = fleet_otp::aws::from_config(sdk, &config.otp, env.clock.clone())

@@ -28,8 +28,9 @@ pub type LambdaApp = App<AwsOtp, aws::SqsQueue>;
 #[cfg(feature = "aws")]
 pub type LambdaSender = Sender<AwsOtp>;
 
-/// The OTP service on AWS: the key (and the MFA user's access key, when configured) is read
-/// here; a missing or short key fails the cold start, classified.
+/// The OTP service on AWS: the MFA user's access key, when configured, is read here (a
+/// malformed one fails the cold start, classified); the HMAC key on first use, so a bad request
+/// is answered without it (a missing or short key fails the request that needs it, classified).
 #[cfg(feature = "aws")]
 async fn otp(sdk: &SdkConfig, config: &Config, env: &Env) -> Result<AwsOtp, HandlerError> {
     fleet_otp::aws::from_config(sdk, &config.otp, env.clock.clone())

@@ -8,9 +8,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 use fleet_core::EventHandler;
 use fleet_core::HttpHandler;
 use fleet_core::SystemClock;
-use fleet_otp::aws::{load_key, mfa_sts_client, DynamoProfiles, DynamoStore, KeySource, SnsSms};
+use fleet_otp::aws::{
+    load_key, mfa_sts_client, DynamoProfiles, DynamoStore, KeySource, SecretKey, SnsSms,
+};
 use fleet_otp::memory::FakeMfa;
+use fleet_otp::ports::KeyProvider;
 use fleet_otp::ports::OsDigits;
+use fleet_otp::OtpError;
 use fleet_otp::{Limits, Otp};
 use fleet_testkit::seed::create_table;
 use fleet_testkit::{load_event, Moto};
@@ -85,6 +89,37 @@ async fn a_code_goes_out_by_sms_and_comes_back_through_the_api() {
         "{missing}"
     );
     assert_eq!(missing.class, fleet_core::ErrorClass::NotFound);
+
+    // Issue 17, point 3: the functions read the key on first use, not at init. A key that is
+    // not there yet fails only the request that needs it, classified; the next request reads
+    // again; once read, it is kept for the container's life.
+    let lazy = SecretKey::new(&sdk, KeySource::SecretsManager("fleet/later-key".into()));
+    let Err(OtpError::Key(absent)) = lazy.key().await else {
+        panic!("a missing key is an error");
+    };
+    assert_eq!(absent.class, fleet_core::ErrorClass::NotFound);
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    secrets
+        .create_secret()
+        .name("fleet/later-key")
+        .secret_string(KEY)
+        .send()
+        .await
+        .unwrap();
+    let read = lazy.key().await.unwrap().seal("a", "b", "c");
+    assert_eq!(read, key.seal("a", "b", "c"));
+    secrets
+        .delete_secret()
+        .secret_id("fleet/later-key")
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        lazy.key().await.unwrap().seal("a", "b", "c"),
+        read,
+        "kept, not read again"
+    );
 
     // The MFA user's access key is read from its secret; a malformed one fails the cold start.
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);

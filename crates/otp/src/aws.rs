@@ -369,28 +369,59 @@ pub async fn mfa_sts_client(
 
 /// The service on AWS adapters.
 pub type AwsOtp<C> =
-    crate::Otp<DynamoProfiles, DynamoStore, SnsSms, StsMfa, crate::ports::OsDigits, C>;
+    crate::Otp<DynamoProfiles, DynamoStore, SnsSms, StsMfa, crate::ports::OsDigits, C, SecretKey>;
 
-/// The service on AWS adapters for a function's `wire`: reads the key (and the MFA user's access
-/// key, when configured) once; a missing or short key is a classified init failure.
+/// The HMAC key in Secrets Manager or SSM, read on first use and kept for the container's life:
+/// a cold start whose first answer needs no key (a bad request, the skill's lists) does not
+/// wait for it. A missing or short key fails the request that needs it, classified
+/// (`Misconfigured`, `AccessDenied`, …), and is read again by the next one.
+#[derive(Debug)]
+pub struct SecretKey {
+    sdk: aws_config::SdkConfig,
+    source: KeySource,
+    key: tokio::sync::OnceCell<HmacKey>,
+}
+
+impl SecretKey {
+    pub fn new(sdk: &aws_config::SdkConfig, source: KeySource) -> Self {
+        Self {
+            sdk: sdk.clone(),
+            source,
+            key: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+impl crate::ports::KeyProvider for SecretKey {
+    async fn key(&self) -> Result<&HmacKey, OtpError> {
+        self.key
+            .get_or_try_init(|| load_key(&self.sdk, &self.source))
+            .await
+            .map_err(OtpError::Key)
+    }
+}
+
+/// The service on AWS adapters for a function's `wire`. The MFA user's access key, when
+/// configured, is read here (a malformed one is a classified init failure); the HMAC key on
+/// first use ([`SecretKey`]).
 pub async fn from_config<C: fleet_core::Clock>(
     sdk: &aws_config::SdkConfig,
     config: &crate::config::OtpConfig,
     clock: C,
 ) -> Result<AwsOtp<C>, ServiceError> {
-    let key = load_key(sdk, &config.key_source).await?;
     let sts = mfa_sts_client(sdk, config.mfa_credentials_secret_id.as_deref()).await?;
+    let key = SecretKey::new(sdk, config.key_source.clone());
     Ok(on_aws(sdk, config, key, sts, clock))
 }
 
-/// The service on AWS adapters, the key already read.
-pub fn on_aws<C: fleet_core::Clock>(
+/// The service on AWS adapters.
+pub fn on_aws<C: fleet_core::Clock, K: crate::ports::KeyProvider>(
     sdk: &aws_config::SdkConfig,
     config: &crate::config::OtpConfig,
-    key: HmacKey,
+    key: K,
     sts: aws_sdk_sts::Client,
     clock: C,
-) -> AwsOtp<C> {
+) -> crate::Otp<DynamoProfiles, DynamoStore, SnsSms, StsMfa, crate::ports::OsDigits, C, K> {
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
     crate::Otp {
         profiles: DynamoProfiles::new(ddb.clone(), &config.profiles_table),

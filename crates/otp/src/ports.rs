@@ -1,5 +1,6 @@
 //! The ports the service runs on. Domain types only; the adapters own the SDK details.
 
+use crate::code::HmacKey;
 use std::future::Future;
 
 use crate::state::UserState;
@@ -29,15 +30,32 @@ pub enum OtpError {
     /// The store kept changing under us (many concurrent requests for one user).
     #[error("the user's state changed concurrently; try again")]
     Contended,
+    /// The HMAC key could not be read (or is too short): `Misconfigured`, `AccessDenied`, …
+    #[error("the code key: {0}")]
+    Key(ServiceError),
 }
 
 impl Classified for OtpError {
     fn class(&self) -> ErrorClass {
         match self {
-            OtpError::Profiles(e) | OtpError::Store(e) | OtpError::Sms(e) => e.class,
+            OtpError::Profiles(e) | OtpError::Store(e) | OtpError::Sms(e) | OtpError::Key(e) => {
+                e.class
+            }
             OtpError::Randomness(_) => ErrorClass::Internal,
             OtpError::Contended => ErrorClass::Conflict,
         }
+    }
+}
+
+/// The HMAC key codes are sealed with: given (tests, local runs), or read on first use (Lambda),
+/// so that answers which need no key (a bad request, the skill's lists) never wait for it.
+pub trait KeyProvider: Send + Sync {
+    fn key(&self) -> impl Future<Output = Result<&HmacKey, OtpError>> + Send;
+}
+
+impl KeyProvider for HmacKey {
+    async fn key(&self) -> Result<&HmacKey, OtpError> {
+        Ok(self)
     }
 }
 

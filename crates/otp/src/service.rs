@@ -10,7 +10,8 @@ use std::future::Future;
 
 use crate::code::{mask_phone, HmacKey};
 use crate::ports::{
-    Digits, MfaCheck, MfaVerdict, OtpError, Profile, Profiles, Sms, StateStore, Subject,
+    Digits, KeyProvider, MfaCheck, MfaVerdict, OtpError, Profile, Profiles, Sms, StateStore,
+    Subject,
 };
 use crate::state::{CodeRecord, Limits, RetryAfter, UserState};
 use fleet_core::Clock;
@@ -69,14 +70,14 @@ pub enum MfaOutcome {
     Unavailable,
 }
 
-pub struct Otp<P, S, N, M, D, C> {
+pub struct Otp<P, S, N, M, D, C, K = HmacKey> {
     pub profiles: P,
     pub store: S,
     pub sms: N,
     pub mfa: M,
     pub digits: D,
     pub clock: C,
-    pub key: HmacKey,
+    pub key: K,
     pub limits: Limits,
 }
 
@@ -170,7 +171,7 @@ pub trait OtpService: Send + Sync {
     ) -> impl Future<Output = Result<MfaOutcome, OtpError>> + Send;
 }
 
-impl<P, S, N, M, D, C> OtpService for Otp<P, S, N, M, D, C>
+impl<P, S, N, M, D, C, K> OtpService for Otp<P, S, N, M, D, C, K>
 where
     P: Profiles,
     S: StateStore,
@@ -178,6 +179,7 @@ where
     M: MfaCheck,
     D: Digits,
     C: Clock,
+    K: KeyProvider,
 {
     async fn profile(&self, user: &str) -> Result<Option<Profile>, OtpError> {
         self.profiles.get(user).await
@@ -273,7 +275,7 @@ where
         }
         let code = self.digits.digits(limits.code_length)?;
         let record = CodeRecord {
-            sealed: self.key.seal(user, purpose, &code),
+            sealed: self.key.key().await?.seal(user, purpose, &code),
             expires_at: now + limits.code_ttl,
             wrong: 0,
             used: false,
@@ -353,6 +355,7 @@ where
             );
             return Ok(VerifyOutcome::Locked { retry_after });
         }
+        let key = self.key.key().await?;
         // `None`: the user has no code outstanding for this purpose; the miss is the caller's.
         let checked = update(&self.store, limits, Subject::User(user), now, |state| {
             if let Some(retry_after) = state.locked(now, limits) {
@@ -369,7 +372,7 @@ where
             let valid = well_formed
                 && outstanding
                     .iter()
-                    .any(|c| self.key.matches(user, purpose, code, &c.sealed));
+                    .any(|c| key.matches(user, purpose, code, &c.sealed));
             if valid {
                 // Every code of the purpose is spent: one proof, one use.
                 codes.iter_mut().for_each(|c| c.used = true);
@@ -397,7 +400,7 @@ where
     ) -> Result<MfaOutcome, OtpError> {
         let now = self.clock.now();
         let limits = &self.limits;
-        let sealed = self.key.seal(user, MFA_PURPOSE, token);
+        let sealed = self.key.key().await?.seal(user, MFA_PURPOSE, token);
         let calls = read(&self.store, limits, Subject::Caller(caller), now).await?;
         if let Some(retry_after) = calls.caller_locked(now, limits) {
             tracing::info!(caller, user, "MFA check refused: the caller's misses");
@@ -483,7 +486,7 @@ where
     }
 }
 
-impl<P, S, N, M, D, C> Otp<P, S, N, M, D, C>
+impl<P, S, N, M, D, C, K> Otp<P, S, N, M, D, C, K>
 where
     S: StateStore,
     C: Clock,
