@@ -5,7 +5,7 @@ VENV := .venv
 TOOLS := $(VENV)/.installed
 SAM_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=eu-west-1 SAM_CLI_TELEMETRY=0
 
-.PHONY: setup chromium demo test lint bench
+.PHONY: setup chromium demo test lint bench sam-build bench-cold
 
 BROWSER := tests/browser/node_modules/.installed
 
@@ -67,3 +67,15 @@ bench: $(TOOLS)
 	cargo bench --quiet -p dlq-handler --bench dlq --profile dev
 	cargo bench --quiet --workspace --bench enumeration --profile dev
 	cargo run --quiet -p call-center --no-default-features --features bench --bin call-center-bench
+	$(MAKE) bench-cold
+
+# `sam build` as a user runs it (SAM's rust-cargolambda, one cargo lambda build per function),
+# for ARCH (default x86_64), checking one bootstrap per function: tests/sam-build.sh. LTO=false
+# builds without link-time optimisation (quicker; the README's sizes use the shipping profile).
+sam-build: $(TOOLS)
+	tests/sam-build.sh
+
+# Cold starts of the shipped binaries (.aws-sam/build, or BUILD_DIR) under the test kit's Lambda
+# Runtime API emulator: time to the first response, init, peak RSS, size.
+bench-cold: sam-build
+	cargo run --quiet -p fleet-local --bin fleet-bench-cold

@@ -3,6 +3,9 @@
 
 pub use fleet_testkit::seed::*;
 
+#[path = "fleet.rs"]
+pub mod fleet;
+
 use fleet_core::HttpHandler;
 use fleet_testkit::http_server::{serve, HttpServer};
 

@@ -30,3 +30,45 @@ fn the_error_class_table_matches_the_code() {
         .collect();
     assert_eq!(rows, expected);
 }
+
+/// The README's "Every function locally" table is the list the `cargo lambda watch` test and the
+/// cold-start benchmark run (`fleet_local::fleet::FLEET`), row for row.
+#[test]
+fn the_every_function_table_matches_what_the_tests_run() {
+    use fleet_local::fleet::{Expect, FLEET};
+    let answer = |expect: Expect| match expect {
+        Expect::Response(None) => "a response".to_owned(),
+        Expect::Response(Some(status)) => format!("HTTP {status}"),
+        Expect::Error(kind) => format!("error `{kind}`"),
+    };
+    let expected: Vec<String> = FLEET
+        .iter()
+        .map(|f| {
+            let vars: Vec<String> = f.env.iter().map(|(k, v)| format!("`{k}={v}`")).collect();
+            let offline = f.offline_sample.map_or_else(
+                || "—".to_owned(),
+                |(sample, expect)| format!("`events/{sample}`: {}", answer(expect)),
+            );
+            format!(
+                "| `{}` | {} | `events/{}` | {} | {offline} |",
+                f.binary,
+                vars.join(" "),
+                f.sample,
+                answer(f.expect)
+            )
+        })
+        .collect();
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let section = readme
+        .split("### Every function locally")
+        .nth(1)
+        .unwrap_or_else(|| panic!("README has no '### Every function locally' section"));
+    let rows: Vec<String> = section
+        .lines()
+        .skip_while(|l| !l.starts_with("| Function"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(rows, expected, "expected rows:\n{}", expected.join("\n"));
+}

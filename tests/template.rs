@@ -626,3 +626,36 @@ fn the_skill_may_change_only_opted_in_instances() {
         .join("\n");
     assert!(parameter.contains("Default: \"true\""), "{parameter}");
 }
+
+/// Issue 17, point 3: the robot publisher is told its IoT data endpoint when the stack knows it
+/// (`IotDataEndpoint`), so a cold start does not ask DescribeEndpoint; the parameter accepts
+/// exactly what `aws iot describe-endpoint --endpoint-type iot:Data-ATS` prints, or nothing.
+#[test]
+fn the_robot_is_told_its_iot_endpoint_when_the_stack_knows_it() {
+    let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let resources = resources(&template);
+    let robot = resource_body(&resources, "RobotPublisherFunction");
+    assert_eq!(
+        env_value(&robot, "IOT_DATA_ENDPOINT").as_deref(),
+        Some("!If [HasIotDataEndpoint, !Ref IotDataEndpoint, !Ref AWS::NoValue]")
+    );
+    assert!(template.contains("HasIotDataEndpoint: !Not [!Equals [!Ref IotDataEndpoint, \"\"]]"));
+    let pattern = template
+        .split("  IotDataEndpoint:\n")
+        .nth(1)
+        .and_then(|rest| {
+            rest.lines()
+                .find_map(|l| l.trim().strip_prefix("AllowedPattern: "))
+        })
+        .expect("the IotDataEndpoint parameter's pattern");
+    let pattern = regex_lite::Regex::new(pattern).unwrap();
+    for (value, ok) in [
+        ("", true),
+        ("a1b2c3d4e5f6g7-ats.iot.eu-west-1.amazonaws.com", true),
+        ("a1b2c3d4e5f6g7-ats.iot.cn-north-1.amazonaws.com.cn", true),
+        ("https://a1b2c3-ats.iot.eu-west-1.amazonaws.com", false),
+        ("example.com", false),
+    ] {
+        assert_eq!(pattern.is_match(value), ok, "{value}");
+    }
+}
