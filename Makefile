@@ -1,4 +1,5 @@
-# Two commands on a fresh machine: `make demo` (the scheduler against a local AWS stand-in) and
+# Two commands on a fresh machine: `make demo` (the whole fleet against a local AWS stand-in;
+# `make demo SECTION=alexa` runs one section) and
 # `make test` (every test). Both run `make setup` first: the project's Python virtualenv, the
 # browser test's npm package, and Debian's Chromium when it is missing.
 VENV := .venv
@@ -47,7 +48,7 @@ chromium:
 	fi
 
 demo: setup
-	cargo run --quiet -p fleet-local --bin fleet-local-demo
+	cargo run --quiet -p fleet-local --bin fleet-local-demo -- $(SECTION)
 
 # Every test binary, even after one fails (--no-fail-fast), then `tests: N passed, N failed`;
 # non-zero when any test failed.

@@ -1,79 +1,44 @@
-//! The local demo: no AWS account needed. Starts the stand-in, creates the example fleet, runs the
-//! real scheduler handler at the sample events' instants and prints every decision and the final
-//! instance states.
+//! `make demo` (`fleet-local-demo [SECTION…]`): the whole fleet against a local AWS stand-in, no
+//! AWS account needed; `make demo SECTION=alexa` (or several, comma-separated) runs only those
+//! sections. Exits 1 when any section failed, 2 for an unknown section.
 
-use ec2_scheduler::config::Config;
-use ec2_scheduler::{wire, Settings};
-use fleet_core::EventHandler;
-use fleet_core::{Env, RunSummary};
-use fleet_local::{
-    context_with_deadline_after, create_fleet, create_state_table, instances, EXAMPLE_FLEET,
-};
-use fleet_testkit::{event_files, load_event, Moto};
-use lambda_runtime::LambdaEvent;
+use std::process::ExitCode;
+use std::time::Instant;
 
-#[tokio::main]
-async fn main() {
+use fleet_local::demo::{run, select, SECTIONS};
+use fleet_testkit::Moto;
+
+fn main() -> ExitCode {
+    let names = std::env::args().skip(1).collect::<Vec<_>>().join(",");
+    let sections = match select(&names) {
+        Ok(sections) => sections,
+        Err(e) => {
+            eprintln!("make demo: {e}");
+            return ExitCode::from(2);
+        }
+    };
     println!("Starting the local AWS stand-in (moto server)...");
     let moto = Moto::start();
-    let sdk = moto.sdk_config();
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let ids = create_fleet(&ec2, &EXAMPLE_FLEET).await;
-    create_state_table(&aws_sdk_dynamodb::Client::new(&sdk), "demo-scheduler-state").await;
+    println!("Stand-in at {}.", moto.endpoint());
+    let started = Instant::now();
+    let failed = run(&moto, &sections);
+    let seconds = started.elapsed().as_secs_f64();
     println!(
-        "Created {} instances with Schedule tags at {}\n",
-        ids.len(),
-        moto.endpoint()
-    );
-
-    let config = Config {
-        state_table: "demo-scheduler-state".into(),
-        report_topic_arn: None,
-        settings: Settings {
-            max_terminations_per_run: 2,
-            ..Settings::default()
-        },
-    };
-    // The function's clock stands at each sample's instant, as if EventBridge delivered it then
-    // (the function refuses events from its future).
-    let (env, clock) = Env::fixed(chrono::Utc::now());
-    let app = wire(&sdk, config, env).await.unwrap();
-    for file in event_files("ec2-scheduler") {
-        let event = load_event(&file);
-        let time = event["time"].as_str().unwrap_or("?");
-        println!("=== run for events/{file} (time {time}) ===");
-        let Ok(at) = time.parse::<chrono::DateTime<chrono::Utc>>() else {
-            println!("run failed: events/{file} has no readable time\n");
-            continue;
-        };
-        clock.set(at);
-        match app
-            .handle(LambdaEvent::new(
-                event,
-                context_with_deadline_after(at, 120),
-            ))
-            .await
-        {
-            Ok(report) => println!("{}\n", report.to_text()),
-            Err(e) => println!("run failed: {e}\n"),
+        "\n{} of {} sections proven in {seconds:.1} s{}",
+        sections.len() - failed.len(),
+        sections.len(),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!("; failed: {}", failed.join(", "))
         }
-    }
-
-    println!("=== final instance states ===");
-    let states = instances(&ec2).await;
-    println!(
-        "{:<16} {:<20} {:<11} SCHEDULE (ScheduleError)",
-        "NAME", "INSTANCE", "STATE"
     );
-    for (name, id) in &ids {
-        let (state, tags) = &states[id];
-        let error = tags
-            .get("ScheduleError")
-            .map(|e| format!(" ({e})"))
-            .unwrap_or_default();
-        println!(
-            "{name:<16} {id:<20} {state:<11} {}{error}",
-            tags.get("Schedule").map(String::as_str).unwrap_or("")
-        );
+    if sections.len() < SECTIONS.len() {
+        println!("(`make demo` without SECTION runs all {}.)", SECTIONS.len());
+    }
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -1,10 +1,14 @@
-//! Local scenarios: the drive page behind a loopback HTTP server for the browser test and the demo.
+//! Local scenarios: the whole fleet's demo (`demo`), every function's local setup (`fleet`), and
+//! the drive page behind a loopback HTTP server for the browser test.
 //! Seeding helpers live in the test kit (`fleet_testkit::seed`).
 
 pub use fleet_testkit::seed::*;
 
 #[path = "fleet.rs"]
 pub mod fleet;
+
+#[path = "demo/mod.rs"]
+pub mod demo;
 
 use fleet_core::HttpHandler;
 use fleet_testkit::http_server::{serve, HttpServer};

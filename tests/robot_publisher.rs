@@ -5,29 +5,15 @@
 
 use fleet_core::HttpHandler;
 use fleet_local::drive_server;
-use fleet_testkit::{event_files, load_event, workspace_root, Moto, RecordedRequest};
-use serde_json::Value;
+use fleet_testkit::{
+    event_files, iot_publishes, load_event, workspace_root, Moto, RecordedRequest,
+};
 
 async fn wire(moto: &Moto) -> robot_publisher::LambdaApp {
     let config = fleet_local::robot_config(moto).await;
     robot_publisher::wire(&moto.sdk_config(), config, fleet_core::Env::system())
         .await
         .unwrap()
-}
-
-/// (topic, QoS, payload) of every iot-data Publish moto received.
-fn publishes(recorded: &[RecordedRequest]) -> Vec<(String, String, Value)> {
-    recorded
-        .iter()
-        .filter(|r| r.method == "POST" && r.url.contains("/topics/"))
-        .map(|r| {
-            let (path, query) = r.url.split_once('?').unwrap_or((&r.url, ""));
-            let topic = path.rsplit("/topics/").next().unwrap().replace("%2F", "/");
-            let payload =
-                serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{}: {e}", r.url));
-            (topic, query.to_owned(), payload)
-        })
-        .collect()
 }
 
 fn describes(recorded: &[RecordedRequest]) -> usize {
@@ -74,7 +60,7 @@ async fn sample_requests_publish_to_the_robot_topic_in_the_stand_in() {
         1,
         "the data endpoint is resolved once per container"
     );
-    let sent = publishes(&recorded);
+    let sent = iot_publishes(&recorded);
     assert_eq!(sent.len(), 3, "only the good requests publish");
     let actions: Vec<(&str, f64, u64)> = sent
         .iter()
@@ -157,7 +143,7 @@ async fn the_drive_page_in_headless_chromium_publishes_forward() {
         "{stdout}"
     );
 
-    let sent = publishes(&moto.recorded_requests());
+    let sent = iot_publishes(&moto.recorded_requests());
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].0, "rover/action");
     assert_eq!(sent[0].1, "qos=1");

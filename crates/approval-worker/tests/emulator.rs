@@ -16,8 +16,9 @@ use approval_worker::config::Config;
 use approval_worker::ports::ApprovalStore;
 use approval_worker::{wire_callback, wire_responder, Status};
 use aws_sdk_dynamodb::types::ScalarAttributeType;
+use fleet_testkit::approval::{callback_machine_test_copy, link_in, request_for};
 use fleet_testkit::ses::ses_messages;
-use fleet_testkit::{load_event, workspace_root, Moto, ACCOUNT_ID, REGION};
+use fleet_testkit::{Moto, ACCOUNT_ID, REGION};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -59,27 +60,6 @@ pub async fn create_table(sdk: &aws_config::SdkConfig) {
     fleet_testkit::seed::create_table(&ddb, TABLE, "RequestId", ScalarAttributeType::S).await;
 }
 
-/// The template's callback machine with its Lambda task turned into an SQS task that sends the
-/// same payload.
-fn test_copy_of_the_callback_machine(queue_url: &str) -> String {
-    let path = workspace_root()
-        .join("crates/approval-worker/statemachines/promotion-approval-callback.asl.json");
-    let text = std::fs::read_to_string(&path).unwrap().replace(
-        "${CallbackFunctionArn}",
-        "arn:aws:lambda:eu-west-1:123456789012:function:approval-callback",
-    );
-    let mut definition: Value = serde_json::from_str(&text).unwrap();
-    let task = &mut definition["States"]["WaitForApproval"];
-    assert_eq!(
-        task["Resource"],
-        "arn:aws:states:::lambda:invoke.waitForTaskToken"
-    );
-    let payload = task["Parameters"]["Payload"].take();
-    task["Resource"] = json!("arn:aws:states:::sqs:sendMessage.waitForTaskToken");
-    task["Parameters"] = json!({"QueueUrl": queue_url, "MessageBody": payload});
-    definition.to_string()
-}
-
 async fn stack() -> Stack {
     let moto = Moto::start();
     moto.configure(json!({"stepfunctions": {"execute_state_machine": true}}));
@@ -111,7 +91,7 @@ async fn stack() -> Stack {
     let machine_arn = sfn
         .create_state_machine()
         .name("PromotionApprovalCallbackTestCopy")
-        .definition(test_copy_of_the_callback_machine(&queue_url))
+        .definition(callback_machine_test_copy(&queue_url))
         .role_arn(format!("arn:aws:iam::{ACCOUNT_ID}:role/states"))
         .send()
         .await
@@ -196,33 +176,8 @@ impl Stack {
     }
 }
 
-/// The API Gateway (HTTP API) request of a sample, pointed at `link`'s path and signature.
-fn request_for(sample: &str, link: &str) -> lambda_http::Request {
-    let (path, query) = link
-        .split_once(".amazonaws.com")
-        .map(|(_, rest)| rest)
-        .unwrap()
-        .split_once('?')
-        .unwrap();
-    let sig = query.strip_prefix("sig=").unwrap();
-    let mut event = load_event(&format!("approval-worker/{sample}"));
-    event["rawPath"] = json!(path);
-    event["requestContext"]["http"]["path"] = json!(path);
-    event["rawQueryString"] = json!(query);
-    event["queryStringParameters"] = json!({"sig": sig});
-    event["pathParameters"] = json!({"id": path.rsplit('/').next().unwrap()});
-    lambda_http::request::from_str(&event.to_string()).unwrap()
-}
-
 fn html(response: &lambda_http::Response<lambda_http::Body>) -> String {
     String::from_utf8_lossy(response.body().as_ref()).into_owned()
-}
-
-/// The approval link in the HTML moto kept.
-fn link_in(body: &str) -> String {
-    let start = body.find("href=\"").unwrap() + 6;
-    let end = start + body[start..].find('"').unwrap();
-    body[start..end].to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,6 +6,7 @@
 //! or from `MOTO_SERVER` when set.
 
 pub mod alexa_model;
+pub mod approval;
 pub mod http_server;
 pub mod moto_api;
 pub mod seed;
@@ -310,6 +311,25 @@ impl Moto {
             })
             .collect()
     }
+}
+
+/// (topic, QoS query, payload) of every iot-data Publish in `recorded`.
+pub fn iot_publishes(recorded: &[RecordedRequest]) -> Vec<(String, String, Value)> {
+    recorded
+        .iter()
+        .filter(|r| r.method == "POST" && r.url.contains("/topics/"))
+        .map(|r| {
+            let (path, query) = r.url.split_once('?').unwrap_or((&r.url, ""));
+            let topic = path
+                .rsplit("/topics/")
+                .next()
+                .unwrap_or_default()
+                .replace("%2F", "/");
+            let payload =
+                serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{}: {e}", r.url));
+            (topic, query.to_owned(), payload)
+        })
+        .collect()
 }
 
 /// One request as moto's recorder saw it.

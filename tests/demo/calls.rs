@@ -1,0 +1,262 @@
+//! The call-center pipeline: a recording dropped into the bucket, the S3 event the stand-in
+//! produced (URL-encoded key) handed to the starter, its Transcribe job, the transcript written
+//! where Transcribe writes it, the analyser's sentiment row in the calls table.
+//!
+//! What stands in: the stand-in's Transcribe writes no transcript, so the demo writes a
+//! real-shaped one (`crates/call-center/fixtures/transcripts/`); its Comprehend has no
+//! BatchDetectSentiment and there is no Translate, so those two are the in-memory scorer and
+//! translator behind the same ports (their adapters are tested with aws-smithy-mocks).
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
+    QueueConfiguration, S3KeyFilter,
+};
+use call_center::analyser::{Analyser, Decision as Analysed};
+use call_center::config::{AnalyserConfig, StarterConfig};
+use call_center::memory::{CallCounter, MemoryScorer, MemoryTranslator};
+use call_center::ports::Transcription;
+use call_center::starter::Decision as Started;
+use fleet_core::{Env, EventHandler};
+use fleet_testkit::{moto_api, workspace_root, Moto, ACCOUNT_ID, REGION};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{json, Value};
+
+use super::{config, ensure, OrSay, Outcome};
+
+/// The template's bucket name for the stand-in's account and region.
+pub const BUCKET: &str = "cloudops-fleet-calls-123456789012-eu-west-1";
+
+pub fn fixture(name: &str) -> Result<Vec<u8>, String> {
+    let path = workspace_root()
+        .join("crates/call-center/fixtures")
+        .join(name);
+    std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The bucket's notifications to one queue per prefix, as the template sends `recordings/` to
+/// the starter and `transcripts/` to the analyser; returns the queues' URLs in that order.
+pub async fn notify_queues(
+    sdk: &aws_config::SdkConfig,
+    s3: &aws_sdk_s3::Client,
+) -> Result<(String, String), String> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let mut urls = Vec::new();
+    let mut configs = Vec::new();
+    for (name, prefix) in [
+        ("calls-starter", "recordings/"),
+        ("calls-analyser", "transcripts/"),
+    ] {
+        let url = sqs
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .or_say("creating a queue")?
+            .queue_url
+            .unwrap_or_default();
+        urls.push(url);
+        let rule = FilterRule::builder()
+            .name(FilterRuleName::Prefix)
+            .value(prefix)
+            .build();
+        let filter = NotificationConfigurationFilter::builder()
+            .key(S3KeyFilter::builder().filter_rules(rule).build())
+            .build();
+        configs.push(
+            QueueConfiguration::builder()
+                .id(name)
+                .queue_arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"))
+                .events(Event::S3ObjectCreated)
+                .filter(filter)
+                .build()
+                .or_say("a queue configuration")?,
+        );
+    }
+    s3.put_bucket_notification_configuration()
+        .bucket(BUCKET)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .set_queue_configurations(Some(configs))
+                .build(),
+        )
+        .send()
+        .await
+        .or_say("configuring the bucket's notifications")?;
+    let analyser = urls.pop().unwrap_or_default();
+    let starter = urls.pop().unwrap_or_default();
+    // The stand-in's first message on each queue is its s3:TestEvent.
+    for url in [&starter, &analyser] {
+        s3_events(&sqs, url).await?;
+    }
+    Ok((starter, analyser))
+}
+
+/// The S3 events waiting on the queue at `url` (each message body is one), removed.
+pub async fn s3_events(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<Vec<Value>, String> {
+    let mut out = Vec::new();
+    loop {
+        let page = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .or_say("receiving S3 events")?;
+        if page.messages().is_empty() {
+            return Ok(out);
+        }
+        for m in page.messages() {
+            out.push(serde_json::from_str(m.body().unwrap_or_default()).or_say("an S3 event")?);
+            if let Some(handle) = m.receipt_handle() {
+                sqs.delete_message()
+                    .queue_url(url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .or_say("deleting an S3 event")?;
+            }
+        }
+    }
+}
+
+pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+fn invoke(payload: Value) -> LambdaEvent<Value> {
+    LambdaEvent::new(payload, Context::default())
+}
+
+pub async fn run(moto: &Moto) -> Outcome {
+    let sdk = moto.sdk_config();
+    moto_api::set_transition(
+        moto,
+        "transcribe::transcriptionjob",
+        json!({"progression": "manual", "times": 1}),
+    );
+    let s3 = s3_client(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let (starter_queue, analyser_queue) = notify_queues(&sdk, &s3).await?;
+    let (env, _clock) = Env::fixed(chrono::Utc::now());
+    let starter_config: StarterConfig = config(moto, "call-center-starter", &[])?;
+    let starter = call_center::aws::wire_starter(&sdk, starter_config, env.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let analyser_config: AnalyserConfig = config(moto, "call-center-analyser", &[])?;
+    let wired = call_center::aws::wire_analyser(&sdk, analyser_config, env)
+        .await
+        .map_err(|e| e.to_string())?;
+    let counter = CallCounter::default();
+    let analyser = Analyser {
+        objects: wired.objects,
+        transcription: wired.transcription,
+        scorer: MemoryScorer::new(counter.clone()),
+        translator: MemoryTranslator::new(counter),
+        calls: wired.calls,
+        announcer: wired.announcer,
+        manager: wired.manager,
+        clock: wired.clock,
+        config: wired.config,
+    };
+
+    let key = "recordings/2026/11/Call with Ann+Bob & Zoé.mp3";
+    s3.put_object()
+        .bucket(BUCKET)
+        .key(key)
+        .content_language("en-US")
+        .body(ByteStream::from(fixture("call-en.mp3")?))
+        .send()
+        .await
+        .or_say("uploading the recording")?;
+    println!("Uploaded s3://{BUCKET}/{key} (English).");
+    let events = s3_events(&sqs, &starter_queue).await?;
+    let event = events.first().ok_or("the upload produced no S3 event")?;
+    println!(
+        "S3 event key as delivered: {}",
+        event["Records"][0]["s3"]["object"]["key"]
+            .as_str()
+            .unwrap_or("?")
+    );
+    let report = starter
+        .handle(invoke(event.clone()))
+        .await
+        .map_err(|e| format!("the starter failed: {e}"))?;
+    let Some(Started::Started { call_id, job_name }) = report.decisions.first().cloned() else {
+        return Err(format!("the starter decided {:?}", report.decisions));
+    };
+    println!("Starter: call {call_id}, Transcribe job {job_name} started.");
+    let again = starter
+        .handle(invoke(event.clone()))
+        .await
+        .map_err(|e| format!("the starter failed on the repeat: {e}"))?;
+    ensure(
+        matches!(
+            again.decisions.first(),
+            Some(Started::AlreadyRunning { .. })
+        ),
+        || format!("the repeated event decided {:?}", again.decisions),
+    )?;
+    println!("The same S3 event again: already running, no second job.");
+    let job = starter
+        .transcription
+        .get(&job_name)
+        .await
+        .map_err(|e| format!("reading the job: {e}"))?
+        .ok_or("the job is not in Transcribe")?;
+    println!("Transcribe job {job_name}: {:?}", job.status);
+
+    // Transcribe finishes; the stand-in writes nothing, so the transcript is written where the
+    // job said.
+    let transcript = String::from_utf8(fixture("transcripts/diarised-two-speakers.json")?)
+        .map_err(|e| e.to_string())?
+        .replace("JOB_NAME", &job_name);
+    let transcript_key = format!("transcripts/{job_name}.json");
+    s3.put_object()
+        .bucket(BUCKET)
+        .key(&transcript_key)
+        .body(ByteStream::from(transcript.into_bytes()))
+        .send()
+        .await
+        .or_say("writing the transcript")?;
+    println!("Transcript written to s3://{BUCKET}/{transcript_key} (as Transcribe would).");
+    let events = s3_events(&sqs, &analyser_queue).await?;
+    let event = events
+        .first()
+        .ok_or("the transcript produced no S3 event")?;
+    let report = analyser
+        .handle(invoke(event.clone()))
+        .await
+        .map_err(|e| format!("the analyser failed: {e}"))?;
+    ensure(
+        matches!(report.decisions.first(), Some(Analysed::Done { .. })),
+        || format!("the analyser decided {:?}", report.decisions),
+    )?;
+
+    let row = call_center::cli::show(&analyser.calls, &call_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("\n── the call's row (as `fleet calls show {call_id}` prints it) ──\n{row}");
+    let record = call_center::ports::Calls::get(&analyser.calls, &call_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the call's row is gone")?;
+    ensure(
+        record.status == Some(call_center::call::Status::Done)
+            && record.sentiment == Some(call_center::sentiment::Label::Negative),
+        || format!("the row ended {:?} {:?}", record.status, record.sentiment),
+    )?;
+    ensure(record.key == key, || {
+        format!("the row names {}", record.key)
+    })?;
+    Ok(
+        "an upload with spaces, '+', '&' and an accent started one Transcribe job (a repeated \
+        event none), and its transcript ended as a DONE row with the call's sentiment \
+        (NEGATIVE), per speaker and its trend"
+            .into(),
+    )
+}
