@@ -5,9 +5,19 @@
 
 use fleet_core::HttpHandler;
 use fleet_local::drive_server;
-use fleet_testkit::{
-    event_files, iot_publishes, load_event, workspace_root, Moto, RecordedRequest,
-};
+use fleet_testkit::{event_files, load_event, workspace_root, Moto, RecordedRequest};
+use serde_json::Value;
+
+/// (topic, QoS, JSON payload) of every IoT publish the stand-in received.
+fn iot_publishes(recorded: &[RecordedRequest]) -> Vec<(String, u8, Value)> {
+    fleet_testkit::iot_publishes(recorded)
+        .into_iter()
+        .map(|(topic, qos, body)| {
+            let payload = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{topic}: {e}"));
+            (topic, qos, payload)
+        })
+        .collect()
+}
 
 async fn wire(moto: &Moto) -> robot_publisher::LambdaApp {
     let config = fleet_local::robot_config(moto).await;
@@ -64,9 +74,9 @@ async fn sample_requests_publish_to_the_robot_topic_in_the_stand_in() {
     assert_eq!(sent.len(), 3, "only the good requests publish");
     let actions: Vec<(&str, f64, u64)> = sent
         .iter()
-        .map(|(topic, query, payload)| {
+        .map(|(topic, qos, payload)| {
             assert_eq!(topic, "rover/action");
-            assert_eq!(query, "qos=1");
+            assert_eq!(*qos, 1);
             (
                 payload["action"].as_str().unwrap(),
                 payload["speed"].as_f64().unwrap(),
@@ -146,7 +156,7 @@ async fn the_drive_page_in_headless_chromium_publishes_forward() {
     let sent = iot_publishes(&moto.recorded_requests());
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].0, "rover/action");
-    assert_eq!(sent[0].1, "qos=1");
+    assert_eq!(sent[0].1, 1);
     assert_eq!(sent[0].2["action"], "forward");
     assert_eq!(sent[0].2["speed"], 0.5, "the page sends the slider's speed");
     assert_eq!(sent[0].2["duration_ms"], 200);

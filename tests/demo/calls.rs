@@ -8,17 +8,14 @@
 //! translator behind the same ports (their adapters are tested with aws-smithy-mocks).
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
-    QueueConfiguration, S3KeyFilter,
-};
 use call_center::analyser::{Analyser, Decision as Analysed};
 use call_center::config::{AnalyserConfig, StarterConfig};
 use call_center::memory::{CallCounter, MemoryScorer, MemoryTranslator};
 use call_center::ports::Transcription;
 use call_center::starter::Decision as Started;
 use fleet_core::{Env, EventHandler};
-use fleet_testkit::{moto_api, workspace_root, Moto, ACCOUNT_ID, REGION};
+use fleet_testkit::sqs::drain_json;
+use fleet_testkit::{moto_api, workspace_root, Moto};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -35,89 +32,20 @@ pub fn fixture(name: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The bucket's notifications to one queue per prefix, as the template sends `recordings/` to
-/// the starter and `transcripts/` to the analyser; returns the queues' URLs in that order.
-pub async fn notify_queues(
-    sdk: &aws_config::SdkConfig,
-    s3: &aws_sdk_s3::Client,
-) -> Result<(String, String), String> {
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let mut urls = Vec::new();
-    let mut configs = Vec::new();
-    for (name, prefix) in [
+/// the starter and `transcripts/` to the analyser; returns the queues' URLs in that order, with
+/// the stand-in's `s3:TestEvent` already taken off each.
+pub async fn notify_queues(sqs: &aws_sdk_sqs::Client, s3: &aws_sdk_s3::Client) -> (String, String) {
+    let routes = [
         ("calls-starter", "recordings/"),
         ("calls-analyser", "transcripts/"),
-    ] {
-        let url = sqs
-            .create_queue()
-            .queue_name(name)
-            .send()
-            .await
-            .or_say("creating a queue")?
-            .queue_url
-            .unwrap_or_default();
-        urls.push(url);
-        let rule = FilterRule::builder()
-            .name(FilterRuleName::Prefix)
-            .value(prefix)
-            .build();
-        let filter = NotificationConfigurationFilter::builder()
-            .key(S3KeyFilter::builder().filter_rules(rule).build())
-            .build();
-        configs.push(
-            QueueConfiguration::builder()
-                .id(name)
-                .queue_arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"))
-                .events(Event::S3ObjectCreated)
-                .filter(filter)
-                .build()
-                .or_say("a queue configuration")?,
-        );
+    ];
+    let mut urls = fleet_testkit::sqs::notify_queues(sqs, s3, BUCKET, &routes).await;
+    for url in &urls {
+        drain_json(sqs, url).await;
     }
-    s3.put_bucket_notification_configuration()
-        .bucket(BUCKET)
-        .notification_configuration(
-            NotificationConfiguration::builder()
-                .set_queue_configurations(Some(configs))
-                .build(),
-        )
-        .send()
-        .await
-        .or_say("configuring the bucket's notifications")?;
     let analyser = urls.pop().unwrap_or_default();
     let starter = urls.pop().unwrap_or_default();
-    // The stand-in's first message on each queue is its s3:TestEvent.
-    for url in [&starter, &analyser] {
-        s3_events(&sqs, url).await?;
-    }
-    Ok((starter, analyser))
-}
-
-/// The S3 events waiting on the queue at `url` (each message body is one), removed.
-pub async fn s3_events(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<Vec<Value>, String> {
-    let mut out = Vec::new();
-    loop {
-        let page = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .or_say("receiving S3 events")?;
-        if page.messages().is_empty() {
-            return Ok(out);
-        }
-        for m in page.messages() {
-            out.push(serde_json::from_str(m.body().unwrap_or_default()).or_say("an S3 event")?);
-            if let Some(handle) = m.receipt_handle() {
-                sqs.delete_message()
-                    .queue_url(url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .or_say("deleting an S3 event")?;
-            }
-        }
-    }
+    (starter, analyser)
 }
 
 pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
@@ -141,7 +69,7 @@ pub async fn run(moto: &Moto) -> Outcome {
     );
     let s3 = s3_client(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let (starter_queue, analyser_queue) = notify_queues(&sdk, &s3).await?;
+    let (starter_queue, analyser_queue) = notify_queues(&sqs, &s3).await;
     let (env, _clock) = Env::fixed(chrono::Utc::now());
     let starter_config: StarterConfig = config(moto, "call-center-starter", &[])?;
     let starter = call_center::aws::wire_starter(&sdk, starter_config, env.clone())
@@ -174,7 +102,7 @@ pub async fn run(moto: &Moto) -> Outcome {
         .await
         .or_say("uploading the recording")?;
     println!("Uploaded s3://{BUCKET}/{key} (English).");
-    let events = s3_events(&sqs, &starter_queue).await?;
+    let events = drain_json(&sqs, &starter_queue).await;
     let event = events.first().ok_or("the upload produced no S3 event")?;
     println!(
         "S3 event key as delivered: {}",
@@ -224,7 +152,7 @@ pub async fn run(moto: &Moto) -> Outcome {
         .await
         .or_say("writing the transcript")?;
     println!("Transcript written to s3://{BUCKET}/{transcript_key} (as Transcribe would).");
-    let events = s3_events(&sqs, &analyser_queue).await?;
+    let events = drain_json(&sqs, &analyser_queue).await;
     let event = events
         .first()
         .ok_or("the transcript produced no S3 event")?;

@@ -17,8 +17,10 @@ use fleet_core::{Env, EventHandler, SystemClock};
 use fleet_testkit::{Moto, ACCOUNT_ID, REGION};
 use lambda_runtime::{Context, LambdaEvent};
 
-use super::calls::{fixture, notify_queues, s3_client, s3_events, BUCKET};
-use super::{config, ensure, sqs_event, OrSay, Outcome};
+use fleet_testkit::sqs::{drain_json, lambda_event};
+
+use super::calls::{fixture, notify_queues, s3_client, BUCKET};
+use super::{config, ensure, OrSay, Outcome};
 
 const REQUEST_ID: &str = "5f0c6d1e-upload-request";
 
@@ -26,7 +28,7 @@ pub async fn run(moto: &Moto) -> Outcome {
     let sdk = moto.sdk_config();
     let s3 = s3_client(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let (starter_queue, _) = notify_queues(&sdk, &s3).await?;
+    let (starter_queue, _) = notify_queues(&sqs, &s3).await;
     let starter_config: call_center::config::StarterConfig =
         config(moto, "call-center-starter", &[])?;
     let starter = call_center::aws::wire_starter(&sdk, starter_config, Env::system())
@@ -49,7 +51,7 @@ pub async fn run(moto: &Moto) -> Outcome {
         .await
         .or_say("uploading the recording")?;
     println!("Uploaded s3://{BUCKET}/{key}.");
-    let events = s3_events(&sqs, &starter_queue).await?;
+    let events = drain_json(&sqs, &starter_queue).await;
     let event = events.first().ok_or("the upload produced no S3 event")?;
     // Lambda runs an asynchronous event up to three times before giving up.
     let mut failure = None;
@@ -101,7 +103,7 @@ pub async fn run(moto: &Moto) -> Outcome {
         .await
         .map_err(|e| e.to_string())?;
     let queue_arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:fleet-failures");
-    let (batch, count) = sqs_event(&sqs, &queue_url, &queue_arn).await?;
+    let (batch, count) = lambda_event(&sqs, &queue_url, &queue_arn).await;
     println!("The handler takes the batch; its CloudWatch metric (embedded metric format) goes to stdout:");
     ensure(count == 1, || {
         format!("{count} records on the failure queue")

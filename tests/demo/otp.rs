@@ -8,7 +8,9 @@ use lambda_runtime::{Context, LambdaEvent};
 use otp_validator::config::Config;
 use serde_json::{json, Value};
 
-use super::{config, ensure, sqs_event, Outcome};
+use fleet_testkit::sqs::lambda_event;
+
+use super::{config, ensure, Outcome};
 
 fn request(file: &str, body: Option<Value>) -> Result<lambda_http::Request, String> {
     let mut event = load_event(file);
@@ -60,7 +62,7 @@ pub async fn run(moto: &Moto) -> Outcome {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let url = format!("{}/{ACCOUNT_ID}/otp-code-requests", moto.endpoint());
     let arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:otp-code-requests");
-    let (batch, queued) = sqs_event(&sqs, &url, &arn).await?;
+    let (batch, queued) = lambda_event(&sqs, &url, &arn).await;
     let delivered = sender
         .handle(LambdaEvent::new(batch, Context::default()))
         .await
@@ -116,7 +118,7 @@ pub async fn run(moto: &Moto) -> Outcome {
         request("otp-validator/04-send-unknown-user.json", None)?,
     )
     .await;
-    let (batch, _) = sqs_event(&sqs, &url, &arn).await?;
+    let (batch, _) = lambda_event(&sqs, &url, &arn).await;
     sender
         .handle(LambdaEvent::new(batch, Context::default()))
         .await

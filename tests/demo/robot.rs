@@ -36,12 +36,17 @@ pub async fn run(moto: &Moto) -> Outcome {
     let sent = iot_publishes(&moto.recorded_requests());
     println!("\nWhat IoT Core received (the stand-in's request recorder):");
     for (topic, qos, payload) in &sent {
-        println!("  topic {topic} ({qos}): {payload}");
+        println!(
+            "  topic {topic} (QoS {qos}): {}",
+            String::from_utf8_lossy(payload)
+        );
     }
     ensure(sent.len() == 1, || {
         format!("{} publishes, not 1", sent.len())
     })?;
     let (topic, _, payload) = &sent[0];
+    let payload: serde_json::Value =
+        serde_json::from_slice(payload).map_err(|e| format!("the payload is not JSON: {e}"))?;
     ensure(topic == "telepresence-robot/action", || {
         format!("published to {topic}")
     })?;

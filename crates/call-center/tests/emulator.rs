@@ -12,10 +12,6 @@
 use std::sync::Arc;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
-    QueueConfiguration, S3KeyFilter,
-};
 use call_center::analyser::{Analyser, Decision as A};
 use call_center::aws::*;
 use call_center::config::{AnalyserConfig, StarterConfig};
@@ -73,31 +69,7 @@ struct Queues {
 impl Queues {
     /// Every S3 event body waiting on a queue (moto's `s3:TestEvent` dropped after being seen).
     async fn drain(&self, url: &str) -> Vec<Value> {
-        let mut out = Vec::new();
-        loop {
-            let page = self
-                .sqs
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            if page.messages().is_empty() {
-                return out;
-            }
-            for m in page.messages() {
-                let body: Value = serde_json::from_str(m.body().unwrap()).unwrap();
-                self.sqs
-                    .delete_message()
-                    .queue_url(url)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-                out.push(body);
-            }
-        }
+        fleet_testkit::sqs::drain_json(&self.sqs, url).await
     }
 }
 
@@ -119,51 +91,8 @@ async fn setup(moto: &Moto) -> (aws_sdk_s3::Client, Queues) {
         .await
         .unwrap();
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let mut urls = Vec::new();
-    let mut configs = Vec::new();
-    for (name, prefix) in [("starter", "recordings/"), ("analyser", "transcripts/")] {
-        let url = sqs
-            .create_queue()
-            .queue_name(name)
-            .send()
-            .await
-            .unwrap()
-            .queue_url()
-            .unwrap()
-            .to_owned();
-        urls.push(url);
-        let filter = NotificationConfigurationFilter::builder()
-            .key(
-                S3KeyFilter::builder()
-                    .filter_rules(
-                        FilterRule::builder()
-                            .name(FilterRuleName::Prefix)
-                            .value(prefix)
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build();
-        configs.push(
-            QueueConfiguration::builder()
-                .id(name)
-                .queue_arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"))
-                .events(Event::S3ObjectCreated)
-                .filter(filter)
-                .build()
-                .unwrap(),
-        );
-    }
-    s3.put_bucket_notification_configuration()
-        .bucket(BUCKET)
-        .notification_configuration(
-            NotificationConfiguration::builder()
-                .set_queue_configurations(Some(configs))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let routes = [("starter", "recordings/"), ("analyser", "transcripts/")];
+    let urls = fleet_testkit::sqs::notify_queues(&sqs, &s3, BUCKET, &routes).await;
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let index = (STATUS_INDEX, "Status", "CreatedAt");
     fleet_testkit::seed::create_indexed_table(&ddb, TABLE, "CallId", index).await;

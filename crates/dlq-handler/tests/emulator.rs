@@ -12,7 +12,7 @@
 
 mod common;
 
-use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName};
+use aws_sdk_sqs::types::MessageAttributeValue;
 use chrono::Duration;
 use common::{invocation, t};
 use dlq_handler::classify::FailureClass;
@@ -24,7 +24,7 @@ use dlq_handler::{cli, wire};
 use fleet_core::EventHandler;
 use fleet_core::{Env, ErrorClass, FixedClock, HandlerError};
 use fleet_testkit::{load_event, Moto, ACCOUNT_ID, REGION};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::sync::Arc;
 
 const TABLE: &str = "dlq-archive";
@@ -124,60 +124,9 @@ impl Stack {
     /// What the event source mapping would hand the function: up to 10 messages with their
     /// attributes, as an SQS event.
     async fn receive(&self, (url, arn): &(String, String)) -> Value {
-        let output = self
-            .sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
+        fleet_testkit::sqs::lambda_event(&self.sqs, url, arn)
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        let records: Vec<Value> = output
-            .messages()
-            .iter()
-            .map(|m| {
-                let attributes: Map<String, Value> = m
-                    .attributes()
-                    .map(|a| {
-                        a.iter()
-                            .map(|(k, v)| (k.as_str().to_owned(), json!(v)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let message_attributes: Map<String, Value> = m
-                    .message_attributes()
-                    .map(|a| {
-                        a.iter()
-                            .map(|(k, v)| {
-                                (
-                                    k.clone(),
-                                    json!({
-                                        "stringValue": v.string_value(),
-                                        "stringListValues": [],
-                                        "binaryListValues": [],
-                                        "dataType": v.data_type(),
-                                    }),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                json!({
-                    "messageId": m.message_id(),
-                    "receiptHandle": m.receipt_handle(),
-                    "body": m.body(),
-                    "attributes": attributes,
-                    "messageAttributes": message_attributes,
-                    "md5OfBody": m.md5_of_body(),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": arn,
-                    "awsRegion": REGION,
-                })
-            })
-            .collect();
-        sqs_event(records)
+            .0
     }
 
     /// A Lambda DLQ message: the original event with RequestID, ErrorCode, ErrorMessage.

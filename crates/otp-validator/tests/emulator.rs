@@ -191,31 +191,13 @@ async fn a_code_goes_out_by_sms_and_comes_back_through_the_api() {
     let sender = Sender { otp: otp() };
     // The delivery step, as Lambda's SQS event source runs it: what the queue holds, as a batch.
     let deliver = || async {
-        let received = sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let records: Vec<Value> = received
-            .messages()
-            .iter()
-            .map(|m| {
-                json!({
-                    "messageId": m.message_id(),
-                    "receiptHandle": m.receipt_handle(),
-                    "body": m.body(),
-                    "attributes": {},
-                    "messageAttributes": {},
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:otp-code-requests",
-                    "awsRegion": "us-east-1"
-                })
-            })
-            .collect();
-        let count = records.len();
-        let event = LambdaEvent::new(json!({ "Records": records }), Context::default());
+        let (batch, count) = fleet_testkit::sqs::lambda_event(
+            &sqs,
+            &queue_url,
+            "arn:aws:sqs:us-east-1:123456789012:otp-code-requests",
+        )
+        .await;
+        let event = LambdaEvent::new(batch, Context::default());
         let answer = sender.handle(event).await.unwrap();
         assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
         count

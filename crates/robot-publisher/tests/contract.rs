@@ -40,25 +40,7 @@ impl PublisherHarness for Stand {
     }
 
     async fn published(&self) -> Vec<(String, u8, Vec<u8>)> {
-        self.moto
-            .recorded_requests()
-            .into_iter()
-            .filter(|r| r.method == "POST" && r.url.contains("/topics/"))
-            .map(|r| {
-                let (path, query) = r.url.split_once('?').unwrap_or((&r.url, ""));
-                let topic = path
-                    .rsplit("/topics/")
-                    .next()
-                    .unwrap_or_default()
-                    .replace("%2F", "/");
-                let qos = query
-                    .split('&')
-                    .find_map(|p| p.strip_prefix("qos="))
-                    .and_then(|q| q.parse().ok())
-                    .unwrap_or(0);
-                (topic, qos, r.body)
-            })
-            .collect()
+        fleet_testkit::iot_publishes(&self.moto.recorded_requests())
     }
 }
 

@@ -11,6 +11,7 @@ pub mod http_server;
 pub mod moto_api;
 pub mod seed;
 pub mod ses;
+pub mod sqs;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -313,8 +314,8 @@ impl Moto {
     }
 }
 
-/// (topic, QoS query, payload) of every iot-data Publish in `recorded`.
-pub fn iot_publishes(recorded: &[RecordedRequest]) -> Vec<(String, String, Value)> {
+/// (topic, QoS, payload) of every iot-data Publish in `recorded`, in order.
+pub fn iot_publishes(recorded: &[RecordedRequest]) -> Vec<(String, u8, Vec<u8>)> {
     recorded
         .iter()
         .filter(|r| r.method == "POST" && r.url.contains("/topics/"))
@@ -325,9 +326,12 @@ pub fn iot_publishes(recorded: &[RecordedRequest]) -> Vec<(String, String, Value
                 .next()
                 .unwrap_or_default()
                 .replace("%2F", "/");
-            let payload =
-                serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{}: {e}", r.url));
-            (topic, query.to_owned(), payload)
+            let qos = query
+                .split('&')
+                .find_map(|p| p.strip_prefix("qos="))
+                .and_then(|q| q.parse().ok())
+                .unwrap_or(0);
+            (topic, qos, r.body.clone())
         })
         .collect()
 }
