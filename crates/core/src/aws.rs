@@ -2,7 +2,12 @@
 //! becomes a failure class.
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -15,9 +20,56 @@ pub use aws_sdk_sns::Client as SnsClient;
 
 /// Loads region, credentials and endpoint from the standard chain. `AWS_ENDPOINT_URL` (and the
 /// per-service `AWS_ENDPOINT_URL_<SERVICE>`) is honoured by the SDK itself, which is how tests and
-/// the local demo point every client at the stand-in.
+/// the local demo point every client at the stand-in. Every client built from it shares one
+/// [`https_client`].
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .load()
+        .await
+}
+
+/// The SDK's default HTTPS client (hyper 1 and rustls with aws-lc, proxies from the environment,
+/// as `default-https-client` builds it), except that its TLS roots are read on the first request.
+///
+/// The default client builds a TLS connector, reading and parsing every system root certificate,
+/// each time an SDK client is constructed (`validate_base_client_config`), so a function wiring
+/// three clients parsed the roots three times at init, before answering anything: measured on a
+/// Debian machine, about a quarter of the init CPU time. Here the connector is built once, by the
+/// first request that needs it, and cached for every client sharing this one.
+pub fn https_client() -> SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    use aws_smithy_http_client::{proxy::ProxyConfig, Builder, ConnectorBuilder};
+    let default = Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    });
+    SharedHttpClient::new(ConnectOnFirstRequest(default))
+}
+
+/// An HTTP client that leaves out the eager start (`validate_base_client_config`'s default does
+/// nothing) and otherwise is the client it wraps.
+#[derive(Debug)]
+struct ConnectOnFirstRequest(SharedHttpClient);
+
+impl HttpClient for ConnectOnFirstRequest {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// S3 clients must use path-style addressing when an endpoint is overridden: a local stand-in
@@ -214,5 +266,92 @@ mod tests {
         ] {
             assert_eq!(ErrorClass::from_aws_code(code), class, "{code}");
         }
+    }
+}
+
+#[cfg(test)]
+mod first_request_tests {
+    use super::*;
+    use aws_sdk_sns::config::{Credentials, Region, SharedCredentialsProvider};
+    use aws_smithy_runtime_api::box_error::BoxError;
+    use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorFuture};
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::config_bag::ConfigBag;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// An HTTP client that counts eager starts (where the default client reads the TLS roots)
+    /// and requests, and answers every request 400.
+    #[derive(Debug, Clone, Default)]
+    struct Counting {
+        started: Arc<AtomicUsize>,
+        requests: Arc<AtomicUsize>,
+    }
+
+    impl HttpConnector for Counting {
+        fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            let status = 400.try_into().unwrap_or_else(|e| panic!("{e}"));
+            HttpConnectorFuture::ready(Ok(HttpResponse::new(status, SdkBody::empty())))
+        }
+    }
+
+    impl HttpClient for Counting {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            SharedHttpConnector::new(self.clone())
+        }
+
+        fn validate_base_client_config(
+            &self,
+            _: &RuntimeComponentsBuilder,
+            _: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.started.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn sdk(http: SharedHttpClient) -> SdkConfig {
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::for_tests()))
+            .http_client(http)
+            .build()
+    }
+
+    #[tokio::test]
+    async fn clients_start_no_connection_at_construction_only_on_the_first_request() {
+        // What the SDK does with its default client: a start per client constructed.
+        let eager = Counting::default();
+        let config = sdk(SharedHttpClient::new(eager.clone()));
+        let _one = SnsClient::new(&config);
+        let _two = SnsClient::new(&config);
+        assert_eq!(eager.started.load(Ordering::SeqCst), 2);
+
+        let counting = Counting::default();
+        let config = sdk(SharedHttpClient::new(ConnectOnFirstRequest(
+            SharedHttpClient::new(counting.clone()),
+        )));
+        let client = SnsClient::new(&config);
+        let _other = SnsClient::new(&config);
+        assert_eq!(
+            counting.started.load(Ordering::SeqCst),
+            0,
+            "no start at init"
+        );
+        assert_eq!(counting.requests.load(Ordering::SeqCst), 0);
+        let _ = client.list_topics().send().await;
+        assert_eq!(
+            counting.requests.load(Ordering::SeqCst),
+            1,
+            "the request went through the wrapped client"
+        );
     }
 }
