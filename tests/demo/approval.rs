@@ -4,43 +4,23 @@
 //! manager, the email's link looked at (GET: a page, nothing decided) and approved (POST), and
 //! the execution ending SUCCEEDED with the decision as its output.
 
-use std::time::{Duration, Instant};
-
 use approval_worker::config::Config;
 use aws_sdk_sfn::types::ExecutionStatus;
 use fleet_core::{Env, EventHandler, HttpHandler};
-use fleet_testkit::approval::{callback_machine_test_copy, link_in, request_for};
+use fleet_testkit::approval::{link_in, request_for, CallbackMachine};
 use fleet_testkit::ses::ses_messages;
-use fleet_testkit::{Moto, ACCOUNT_ID};
+use fleet_testkit::Moto;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 
-use super::{config, ensure, OrSay, Outcome};
+use super::{config, ensure, Outcome};
 
 const SEED_INPUT: &str = r#"{"managerEmailAddress": "manager@example.com", "employeeName": "Jim"}"#;
 
 pub async fn run(moto: &Moto) -> Outcome {
     moto.configure(json!({"stepfunctions": {"execute_state_machine": true}}));
     let sdk = moto.sdk_config();
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name("approval-callback-payloads")
-        .send()
-        .await
-        .or_say("creating the payload queue")?
-        .queue_url
-        .unwrap_or_default();
-    let sfn = aws_sdk_sfn::Client::new(&sdk);
-    let machine = sfn
-        .create_state_machine()
-        .name("PromotionApprovalCallbackTestCopy")
-        .definition(callback_machine_test_copy(&queue_url))
-        .role_arn(format!("arn:aws:iam::{ACCOUNT_ID}:role/states"))
-        .send()
-        .await
-        .or_say("creating the callback machine's test copy")?
-        .state_machine_arn;
+    let machine = CallbackMachine::create(&sdk).await;
     let callback_config: Config = config(moto, "approval-callback", &[])?;
     let responder_config: Config = config(moto, "approval-responder", &[])?;
     let callback = approval_worker::wire_callback(&sdk, callback_config, Env::system())
@@ -50,18 +30,11 @@ pub async fn run(moto: &Moto) -> Outcome {
         .await
         .map_err(|e| e.to_string())?;
 
-    let execution = sfn
-        .start_execution()
-        .state_machine_arn(&machine)
-        .name("promote-jim")
-        .input(SEED_INPUT)
-        .send()
-        .await
-        .or_say("starting the execution")?
-        .execution_arn;
+    let input: Value = serde_json::from_str(SEED_INPUT).map_err(|e| e.to_string())?;
+    let execution = machine.start("promote-jim", &input).await;
     println!("Started execution promote-jim with {SEED_INPUT}");
 
-    let payload = next_payload(&sqs, &queue_url).await?;
+    let payload = machine.next_payload().await;
     let stored = callback
         .handle(LambdaEvent::new(payload, Context::default()))
         .await
@@ -87,7 +60,7 @@ pub async fn run(moto: &Moto) -> Outcome {
             format!("{sample} answered {}", page.status())
         })?;
     }
-    let running = status(&sfn, &execution).await?;
+    let running = machine.execution(&execution).await.status;
     println!(
         "GET and HEAD of the link: the approval page (200); the execution is still {running:?}."
     );
@@ -113,19 +86,7 @@ pub async fn run(moto: &Moto) -> Outcome {
         || format!("the approval answered {}", page.status()),
     )?;
 
-    let started = Instant::now();
-    let done = loop {
-        let out = sfn
-            .describe_execution()
-            .execution_arn(&execution)
-            .send()
-            .await
-            .or_say("describing the execution")?;
-        if out.status != ExecutionStatus::Running || started.elapsed() > Duration::from_secs(20) {
-            break out;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let done = machine.finished(&execution).await;
     println!(
         "Execution promote-jim: {:?}, output {}",
         done.status,
@@ -147,41 +108,4 @@ pub async fn run(moto: &Moto) -> Outcome {
         and the execution succeeded with the decision, approver and comment as its output"
             .into(),
     )
-}
-
-async fn status(sfn: &aws_sdk_sfn::Client, arn: &str) -> Result<ExecutionStatus, String> {
-    Ok(sfn
-        .describe_execution()
-        .execution_arn(arn)
-        .send()
-        .await
-        .or_say("describing the execution")?
-        .status)
-}
-
-/// The payload the machine queued (what the Lambda task would have been invoked with).
-async fn next_payload(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<Value, String> {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(20) {
-        let out = sqs
-            .receive_message()
-            .queue_url(url)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .or_say("receiving the task's payload")?;
-        if let Some(message) = out.messages().first() {
-            if let Some(handle) = message.receipt_handle() {
-                sqs.delete_message()
-                    .queue_url(url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .or_say("deleting the payload")?;
-            }
-            return serde_json::from_str(message.body().unwrap_or_default())
-                .map_err(|e| format!("the payload is not JSON: {e}"));
-        }
-    }
-    Err("the machine queued no payload within 20 s".into())
 }

@@ -9,16 +9,15 @@
 //! adapter with aws-smithy-mocks (aws_adapter.rs).
 
 use fleet_core::{Env, EventHandler, FromVars, HttpHandler};
-use std::time::{Duration, Instant};
 
 use approval_worker::aws::DynamoStore;
 use approval_worker::config::Config;
 use approval_worker::ports::ApprovalStore;
 use approval_worker::{wire_callback, wire_responder, Status};
 use aws_sdk_dynamodb::types::ScalarAttributeType;
-use fleet_testkit::approval::{callback_machine_test_copy, link_in, request_for};
+use fleet_testkit::approval::{link_in, request_for, CallbackMachine};
 use fleet_testkit::ses::ses_messages;
-use fleet_testkit::{Moto, ACCOUNT_ID, REGION};
+use fleet_testkit::{Moto, REGION};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -28,10 +27,7 @@ const SENDER: &str = "approvals@example.com";
 
 struct Stack {
     moto: Moto,
-    sfn: aws_sdk_sfn::Client,
-    sqs: aws_sdk_sqs::Client,
-    queue_url: String,
-    machine_arn: String,
+    machine: CallbackMachine,
 }
 
 fn vars() -> Vec<(&'static str, &'static str)> {
@@ -78,101 +74,14 @@ async fn stack() -> Stack {
         .send()
         .await
         .unwrap();
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name("approval-callback-payloads")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let sfn = aws_sdk_sfn::Client::new(&sdk);
-    let machine_arn = sfn
-        .create_state_machine()
-        .name("PromotionApprovalCallbackTestCopy")
-        .definition(callback_machine_test_copy(&queue_url))
-        .role_arn(format!("arn:aws:iam::{ACCOUNT_ID}:role/states"))
-        .send()
-        .await
-        .unwrap()
-        .state_machine_arn;
-    Stack {
-        moto,
-        sfn,
-        sqs,
-        queue_url,
-        machine_arn,
-    }
+    let machine = CallbackMachine::create(&sdk).await;
+    Stack { moto, machine }
 }
 
 impl Stack {
     async fn start(&self, name: &str) -> String {
-        self.sfn
-            .start_execution()
-            .state_machine_arn(&self.machine_arn)
-            .name(name)
-            .input(json!({"managerEmailAddress": "manager@example.com", "employeeName": "Jim", "requestedBy": "hr@example.com"}).to_string())
-            .send()
-            .await
-            .unwrap()
-            .execution_arn
-    }
-
-    /// The next payload the machine queued (what the Lambda task would have been invoked with).
-    async fn next_payload(&self) -> Value {
-        let started = Instant::now();
-        loop {
-            let out = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .unwrap();
-            if let Some(message) = out.messages().first() {
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(message.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-                return serde_json::from_str(message.body().unwrap()).unwrap();
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "no payload queued"
-            );
-        }
-    }
-
-    async fn execution(
-        &self,
-        arn: &str,
-    ) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-        self.sfn
-            .describe_execution()
-            .execution_arn(arn)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn finished(
-        &self,
-        arn: &str,
-    ) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-        let started = Instant::now();
-        loop {
-            let out = self.execution(arn).await;
-            if out.status != aws_sdk_sfn::types::ExecutionStatus::Running {
-                return out;
-            }
-            assert!(started.elapsed() < Duration::from_secs(20), "still running");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let input = json!({"managerEmailAddress": "manager@example.com", "employeeName": "Jim", "requestedBy": "hr@example.com"});
+        self.machine.start(name, &input).await
     }
 }
 
@@ -189,7 +98,7 @@ async fn callback_machine_approve_and_reject_against_the_stand_in() {
 
     // Approve.
     let approve_arn = stack.start("promote-jim-approve").await;
-    let payload = stack.next_payload().await;
+    let payload = stack.machine.next_payload().await;
     assert_eq!(
         payload["executionArn"],
         approve_arn.as_str(),
@@ -242,7 +151,7 @@ async fn callback_machine_approve_and_reject_against_the_stand_in() {
     )
     .contains("<td>Jim</td>"));
     assert_eq!(
-        stack.execution(&approve_arn).await.status,
+        stack.machine.execution(&approve_arn).await.status,
         aws_sdk_sfn::types::ExecutionStatus::Running,
         "looking at the link decides nothing"
     );
@@ -252,7 +161,7 @@ async fn callback_machine_approve_and_reject_against_the_stand_in() {
         .await;
     assert_eq!(page.status(), 200, "{}", html(&page));
     assert!(html(&page).contains("Approved — thank you"));
-    let done = stack.finished(&approve_arn).await;
+    let done = stack.machine.finished(&approve_arn).await;
     assert_eq!(done.status, aws_sdk_sfn::types::ExecutionStatus::Succeeded);
     let output: Value = serde_json::from_str(done.output().unwrap()).unwrap();
     assert_eq!(output["decision"], "approved");
@@ -280,7 +189,7 @@ async fn callback_machine_approve_and_reject_against_the_stand_in() {
 
     // Reject.
     let reject_arn = stack.start("promote-jim-reject").await;
-    let payload = stack.next_payload().await;
+    let payload = stack.machine.next_payload().await;
     let stored = callback
         .handle(LambdaEvent::new(payload, Context::default()))
         .await
@@ -297,7 +206,7 @@ async fn callback_machine_approve_and_reject_against_the_stand_in() {
         "{}",
         html(&page)
     );
-    let done = stack.finished(&reject_arn).await;
+    let done = stack.machine.finished(&reject_arn).await;
     assert_eq!(done.status, aws_sdk_sfn::types::ExecutionStatus::Failed);
     assert_eq!(done.error(), Some("Rejected"));
 
@@ -325,7 +234,7 @@ async fn a_used_token_on_the_stand_in_is_gone_and_the_execution_shows_the_decisi
     let stack = stack().await;
     let sdk = stack.moto.sdk_config();
     let arn = stack.start("promote-jim-twice").await;
-    let payload = stack.next_payload().await;
+    let payload = stack.machine.next_payload().await;
     let token = payload["taskToken"].as_str().unwrap();
     let tasks = approval_worker::aws::SfnTasks::new(&sdk);
     tasks
@@ -334,7 +243,7 @@ async fn a_used_token_on_the_stand_in_is_gone_and_the_execution_shows_the_decisi
         .unwrap();
     // moto keeps accepting a token until its execution has consumed the outcome (AWS does not),
     // so the second answer is sent once the execution has finished.
-    stack.finished(&arn).await;
+    stack.machine.finished(&arn).await;
     let second = tasks
         .send_success(token, r#"{"requestId":"r-1"}"#)
         .await
