@@ -52,7 +52,12 @@ impl SigningKey {
     }
 
     /// Constant-time check of a link's signature against the stored (id, approver, expiry).
+    /// Only the form [`sign`](Self::sign) writes is accepted (lower-case hex), so one request has
+    /// exactly one valid link (found by fuzzing: upper-case variants used to verify too).
     pub fn verify(&self, id: &str, approver: &str, expires_at: DateTime<Utc>, sig: &str) -> bool {
+        if sig.bytes().any(|b| b.is_ascii_uppercase()) {
+            return false;
+        }
         match hex::decode(sig) {
             Ok(tag) => self
                 .mac(id, approver, expires_at)

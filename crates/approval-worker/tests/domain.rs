@@ -101,6 +101,7 @@ fn signatures_bind_id_approver_and_expiry() {
     let mut flipped = sig.clone().into_bytes();
     flipped[10] = if flipped[10] == b'0' { b'1' } else { b'0' };
     let flipped = String::from_utf8(flipped).unwrap();
+    let upper = sig.to_ascii_uppercase();
     for (id, approver, expiry, s, why) in [
         (
             "id-2",
@@ -133,6 +134,8 @@ fn signatures_bind_id_approver_and_expiry() {
         ("id-1", "manager@example.com", exp, "", "no signature"),
         ("id-1", "manager@example.com", exp, "zz", "not hex"),
         ("id-1", "manager@example.com", exp, &sig[..62], "truncated"),
+        // Regression from the approval_link fuzz target: the same bytes in upper-case hex.
+        ("id-1", "manager@example.com", exp, &upper, "upper-case hex"),
     ] {
         assert!(!key.verify(id, approver, expiry, s), "{why}");
     }
