@@ -6,7 +6,7 @@ VENV := .venv
 TOOLS := $(VENV)/.installed
 SAM_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=eu-west-1 SAM_CLI_TELEMETRY=0
 
-.PHONY: setup chromium demo test lint bench sam-build bench-cold
+.PHONY: setup chromium demo test lint bench sam-build bench-cold fuzz
 
 BROWSER := tests/browser/node_modules/.installed
 
@@ -80,3 +80,9 @@ sam-build: $(TOOLS)
 # Runtime API emulator: time to the first response, init, peak RSS, size.
 bench-cold: sam-build
 	cargo run --quiet -p fleet-local --bin fleet-bench-cold
+
+# The cargo-fuzz targets in fuzz/ (parsers of outside input), each for FUZZ_SECONDS (default 60)
+# on its corpus in fuzz/corpus/, then executions, coverage and corpus size per target:
+# tests/fuzz.sh. A crash fails with the input saved under fuzz/artifacts/.
+fuzz:
+	tests/fuzz.sh

@@ -402,6 +402,43 @@ impl Schedule {
     }
 }
 
+/// The canonical tag value of a schedule: parsing it gives the same schedule back (a comment
+/// renders as `#`; days as three-letter names; UTC is left out; a stop at midnight as `00:00`).
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        let hm = |t: NaiveTime| t.format("%H:%M");
+        let zone = |f: &mut fmt::Formatter<'_>, zone: Tz| {
+            if zone == Tz::UTC {
+                Ok(())
+            } else {
+                write!(f, " {}", zone.name())
+            }
+        };
+        match self {
+            Schedule::Ignored => f.write_str("#"),
+            Schedule::Daily(period) => {
+                if let Some(days) = period.days {
+                    let names: Vec<&str> = (0..7)
+                        .filter(|i| days.0 & (1 << i) != 0)
+                        .map(|i| DAYS[i])
+                        .collect();
+                    write!(f, "{} ", names.join(","))?;
+                }
+                write!(f, "{}-{}", hm(period.start), hm(period.stop))?;
+                zone(f, period.zone)
+            }
+            Schedule::Once(one_off) => {
+                write!(f, "-{}", hm(one_off.at))?;
+                if one_off.terminate {
+                    f.write_str("T")?;
+                }
+                zone(f, one_off.zone)
+            }
+        }
+    }
+}
+
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -939,5 +976,23 @@ mod tests {
         let long = "x".repeat(300);
         let message = parse(&long).unwrap_err().to_string();
         assert!(message.len() < 120, "{message}");
+    }
+
+    #[test]
+    fn a_schedule_renders_as_its_canonical_tag_value() {
+        for (tag, canonical) in [
+            (
+                "Mon - Fri 08:00 - 19:15 europe/amsterdam",
+                "Mon,Tue,Wed,Thu,Fri 08:00-19:15 Europe/Amsterdam",
+            ),
+            ("Fri-Mon 22:00-24:00", "Mon,Fri,Sat,Sun 22:00-00:00"),
+            ("- 8:00t", "-08:00T"),
+            ("-18:30 UTC", "-18:30"),
+            ("#9to5", "#"),
+        ] {
+            let parsed = parse(tag).unwrap_or_else(|e| panic!("{tag}: {e}"));
+            assert_eq!(parsed.to_string(), canonical, "{tag}");
+            assert_eq!(parse(canonical), Ok(parsed), "{canonical}");
+        }
     }
 }

@@ -24,6 +24,15 @@ fn tag_like() -> impl Strategy<Value = String> {
 }
 
 proptest! {
+    /// Issue 18: a parsed schedule renders (`Display`) to a value that parses back to it.
+    #[test]
+    fn a_parsed_schedule_renders_back_to_itself(tag in tag_like()) {
+        if let Ok(parsed) = schedule::parse(&tag) {
+            let rendered = parsed.to_string();
+            prop_assert_eq!(schedule::parse(&rendered), Ok(parsed), "{:?} rendered as {:?}", tag, rendered);
+        }
+    }
+
     #[test]
     fn parse_and_evaluate_never_panic(tag in tag_like(), base in 0i64..600_000, span in -60i64..20_000, state in 0usize..7) {
         let _ = schedule::parse(&tag);
