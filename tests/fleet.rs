@@ -305,11 +305,8 @@ pub async fn create_resources_at(sdk: &aws_config::SdkConfig) {
         ("ByWindow", "Window", "Id"),
     )
     .await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
+    // Path-style addressing, as against any overridden endpoint.
+    let s3 = dlq_handler::aws::s3_client(&sdk);
     for bucket in ["dlq-spill", CALLS[1].1] {
         s3.create_bucket()
             .bucket(bucket)

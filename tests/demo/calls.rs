@@ -13,6 +13,7 @@ use call_center::config::{AnalyserConfig, StarterConfig};
 use call_center::memory::{CallCounter, MemoryScorer, MemoryTranslator};
 use call_center::ports::Transcription;
 use call_center::starter::Decision as Started;
+use dlq_handler::aws::s3_client;
 use fleet_core::{Env, EventHandler};
 use fleet_testkit::sqs::drain_json;
 use fleet_testkit::{moto_api, workspace_root, Moto};
@@ -46,14 +47,6 @@ pub async fn notify_queues(sqs: &aws_sdk_sqs::Client, s3: &aws_sdk_s3::Client) -
     let analyser = urls.pop().unwrap_or_default();
     let starter = urls.pop().unwrap_or_default();
     (starter, analyser)
-}
-
-pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(true)
-            .build(),
-    )
 }
 
 fn invoke(payload: Value) -> LambdaEvent<Value> {

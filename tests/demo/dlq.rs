@@ -9,17 +9,17 @@
 //! handler's SQS event is built from `ReceiveMessage`.
 
 use aws_sdk_s3::primitives::ByteStream;
+use dlq_handler::aws::s3_client;
 use dlq_handler::classify::FailureClass;
 use dlq_handler::config::Config;
 use dlq_handler::lambda_shapes::{destination_record, diagnostic};
 use dlq_handler::ports::Archive;
 use fleet_core::{Env, EventHandler, SystemClock};
+use fleet_testkit::sqs::{drain_json, lambda_event};
 use fleet_testkit::{Moto, ACCOUNT_ID, REGION};
 use lambda_runtime::{Context, LambdaEvent};
 
-use fleet_testkit::sqs::{drain_json, lambda_event};
-
-use super::calls::{fixture, notify_queues, s3_client, BUCKET};
+use super::calls::{fixture, notify_queues, BUCKET};
 use super::{config, ensure, OrSay, Outcome};
 
 const REQUEST_ID: &str = "5f0c6d1e-upload-request";

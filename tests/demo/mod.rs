@@ -19,6 +19,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Instant;
 
+use aws_sdk_s3::error::DisplayErrorContext;
 use fleet_core::FromVars;
 use fleet_testkit::Moto;
 
@@ -186,26 +187,15 @@ pub fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), String> {
     }
 }
 
-/// An error with its chain of sources, as one line.
-pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
-}
-
-/// `.or_say("creating the stream")?`: a failed call as the section's failure.
+/// `.or_say("creating the stream")?`: a failed call as the section's failure, with its chain of
+/// causes (the SDK's `DisplayErrorContext`).
 pub trait OrSay<T> {
     fn or_say(self, what: &str) -> Result<T, String>;
 }
 
 impl<T, E: std::error::Error + 'static> OrSay<T> for Result<T, E> {
     fn or_say(self, what: &str) -> Result<T, String> {
-        self.map_err(|e| format!("{what}: {}", describe(&e)))
+        self.map_err(|e| format!("{what}: {}", DisplayErrorContext(&e)))
     }
 }
 

@@ -85,13 +85,13 @@ pub async fn run(moto: &Moto) -> Outcome {
         },
         notifier: wired.notifier,
     };
-    let sweep = |_| {
+    let sweep = || {
         app.handle(LambdaEvent::new(
             load_event(SWEEP),
             context_with_deadline(3600 + 120),
         ))
     };
-    let report = sweep(())
+    let report = sweep()
         .await
         .map_err(|e| format!("the sweep failed: {e}"))?;
     let published = moto.sns_messages();
@@ -153,7 +153,7 @@ pub async fn run(moto: &Moto) -> Outcome {
     })?;
 
     // The same event delivered again: nothing new, no second report.
-    sweep(())
+    sweep()
         .await
         .map_err(|e| format!("the repeated sweep failed: {e}"))?;
     let reports = moto
