@@ -659,3 +659,50 @@ fn the_robot_is_told_its_iot_endpoint_when_the_stack_knows_it() {
         assert_eq!(pattern.is_match(value), ok, "{value}");
     }
 }
+
+/// Issue 18, faults: an AWS call that stops answering is abandoned after `SDK_ATTEMPT_TIMEOUT_SECONDS`
+/// and retried, three attempts in all; those must end inside the function's timeout, so the
+/// function answers (or fails classified) instead of being killed with nothing said.
+#[test]
+fn three_sdk_attempts_fit_in_every_functions_timeout() {
+    let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let global_timeout: u64 = template
+        .split("\nResources:\n")
+        .next()
+        .and_then(|globals| {
+            globals
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("Timeout: "))
+        })
+        .and_then(|t| t.parse().ok())
+        .expect("a global Timeout");
+    let resources = resources(&template);
+    let functions: Vec<(&String, String)> = resources
+        .iter()
+        .map(|(name, lines)| (name, lines.join("\n")))
+        .filter(|(_, body)| body.contains("Type: AWS::Serverless::Function"))
+        .collect();
+    assert!(functions.len() >= 13, "{}", functions.len());
+    for (name, body) in functions {
+        let timeout: u64 = body
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Timeout: "))
+            .map_or(global_timeout, |t| t.parse().unwrap());
+        let vars: Vec<(&str, String)> = env_value(&body, "SDK_ATTEMPT_TIMEOUT_SECONDS")
+            .map(|v| {
+                (
+                    "SDK_ATTEMPT_TIMEOUT_SECONDS",
+                    v.trim_matches('"').to_owned(),
+                )
+            })
+            .into_iter()
+            .collect();
+        let vars: std::collections::HashMap<String, String> =
+            vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let attempt = fleet_core::aws::attempt_timeout(&vars).unwrap();
+        assert!(
+            3 * attempt.as_secs() < timeout,
+            "{name}: 3 attempts of {attempt:?} do not fit in its {timeout} s"
+        );
+    }
+}

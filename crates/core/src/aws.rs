@@ -21,12 +21,33 @@ pub use aws_sdk_sns::Client as SnsClient;
 /// Loads region, credentials and endpoint from the standard chain. `AWS_ENDPOINT_URL` (and the
 /// per-service `AWS_ENDPOINT_URL_<SERVICE>`) is honoured by the SDK itself, which is how tests and
 /// the local demo point every client at the stand-in. Every client built from it shares one
-/// [`https_client`].
+/// [`https_client`] and gives up on an attempt after [`attempt_timeout`] (process environment).
 pub async fn load_sdk_config() -> SdkConfig {
+    let timeout = attempt_timeout(&crate::config::ProcessEnv).unwrap_or(DEFAULT_ATTEMPT_TIMEOUT);
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_attempt_timeout(timeout)
+                .build(),
+        )
         .load()
         .await
+}
+
+/// The attempt timeout when `SDK_ATTEMPT_TIMEOUT_SECONDS` is not set.
+pub const DEFAULT_ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `SDK_ATTEMPT_TIMEOUT_SECONDS` (1–120, default 5): how long one attempt of an AWS call may take
+/// before the SDK abandons it and retries (three attempts in all). The SDK sets no such limit by
+/// default, so a connection that stops answering would hold the invocation until Lambda's own
+/// timeout: the caller gets nothing and nothing is classified. Three attempts must fit in the
+/// function's timeout (`tests/template.rs` checks it): the functions with 8–15 s set 2.
+pub fn attempt_timeout(
+    vars: &impl crate::config::Vars,
+) -> Result<std::time::Duration, crate::config::ConfigError> {
+    vars.ranged_or("SDK_ATTEMPT_TIMEOUT_SECONDS", 5, 1..=120)
+        .map(std::time::Duration::from_secs)
 }
 
 /// The SDK's default HTTPS client (hyper 1 and rustls with aws-lc, proxies from the environment,
@@ -352,6 +373,41 @@ mod first_request_tests {
             counting.requests.load(Ordering::SeqCst),
             1,
             "the request went through the wrapped client"
+        );
+    }
+}
+
+#[cfg(test)]
+mod attempt_timeout_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_attempt_timeout_is_five_seconds_unless_set_within_range() {
+        assert_eq!(
+            attempt_timeout(&[("OTHER", "1")]).unwrap(),
+            DEFAULT_ATTEMPT_TIMEOUT
+        );
+        assert_eq!(
+            attempt_timeout(&[("SDK_ATTEMPT_TIMEOUT_SECONDS", " 2 ")]).unwrap(),
+            Duration::from_secs(2)
+        );
+        for bad in ["0", "121", "2s", "-1"] {
+            let error = attempt_timeout(&[("SDK_ATTEMPT_TIMEOUT_SECONDS", bad)]).unwrap_err();
+            assert!(
+                error.to_string().contains("SDK_ATTEMPT_TIMEOUT_SECONDS"),
+                "{bad}: {error}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn every_client_gives_up_on_an_attempt_after_the_attempt_timeout() {
+        let sdk = load_sdk_config().await;
+        let timeouts = sdk.timeout_config().expect("a timeout config");
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(DEFAULT_ATTEMPT_TIMEOUT)
         );
     }
 }

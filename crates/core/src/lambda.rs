@@ -50,8 +50,13 @@ pub async fn init<A>(
     wire: impl AsyncFnOnce(SdkConfig, Env) -> Result<A, HandlerError>,
 ) -> Result<A, lambda_runtime::Error> {
     crate::telemetry::init();
-    let sdk = crate::aws::load_sdk_config().await;
-    match wire(sdk, Env::system()).await {
+    let wired = async {
+        // Checked here so a bad value fails the cold start, named; the loader then reads it.
+        crate::aws::attempt_timeout(&ProcessEnv)?;
+        let sdk = crate::aws::load_sdk_config().await;
+        wire(sdk, Env::system()).await
+    };
+    match wired.await {
         Ok(app) => Ok(app),
         Err(error) => {
             tracing::error!(error_type = error.error_type(), error = %error.message, "init failed");
