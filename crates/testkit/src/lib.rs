@@ -7,6 +7,7 @@
 
 pub mod alexa_model;
 pub mod approval;
+pub mod faults;
 pub mod http_server;
 pub mod moto_api;
 pub mod seed;
