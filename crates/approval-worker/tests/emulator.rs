@@ -14,10 +14,10 @@ use approval_worker::aws::DynamoStore;
 use approval_worker::config::Config;
 use approval_worker::ports::ApprovalStore;
 use approval_worker::{wire_callback, wire_responder, Status};
-use aws_sdk_dynamodb::types::ScalarAttributeType;
+use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 use fleet_testkit::approval::{link_in, request_for, CallbackMachine};
 use fleet_testkit::ses::ses_messages;
-use fleet_testkit::{Moto, REGION};
+use fleet_testkit::{Moto, RecordedRequest, REGION};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -85,6 +85,52 @@ impl Stack {
     }
 }
 
+/// Every item of the approvals table, by `RequestId`: requests (`Kind = request`) and the token
+/// index (`Kind = token`).
+async fn table_items(
+    sdk: &aws_config::SdkConfig,
+) -> std::collections::BTreeMap<String, std::collections::HashMap<String, AttributeValue>> {
+    let out = aws_sdk_dynamodb::Client::new(sdk)
+        .scan()
+        .table_name(TABLE)
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    out.items()
+        .iter()
+        .map(|item| (item["RequestId"].as_s().unwrap().clone(), item.clone()))
+        .collect()
+}
+
+/// How many items of each kind the table holds: (requests, token index items).
+fn kinds(
+    items: &std::collections::BTreeMap<String, std::collections::HashMap<String, AttributeValue>>,
+) -> (usize, usize) {
+    let count = |kind: &str| {
+        items
+            .values()
+            .filter(|i| {
+                i.get("Kind")
+                    .and_then(|k| k.as_s().ok())
+                    .map(String::as_str)
+                    == Some(kind)
+            })
+            .count()
+    };
+    (count("request"), count("token"))
+}
+
+/// The operation of each request moto recorded, from its JSON protocol's `X-Amz-Target`
+/// (`SendTaskSuccess`, `UpdateItem`, ...).
+fn operations(recorded: &[RecordedRequest]) -> Vec<String> {
+    recorded
+        .iter()
+        .filter_map(|r| r.headers.get("x-amz-target"))
+        .filter_map(|target| target.rsplit('.').next().map(str::to_owned))
+        .collect()
+}
+
 fn html(response: &lambda_http::Response<lambda_http::Body>) -> String {
     String::from_utf8_lossy(response.body().as_ref()).into_owned()
 }
@@ -121,6 +167,13 @@ async fn callback_machine_approve_and_reject_against_the_stand_in() {
         (stored.request_id.as_str(), false)
     );
 
+    let items = table_items(&sdk).await;
+    assert_eq!(
+        kinds(&items),
+        (1, 1),
+        "one request and its token index item for a retried invocation: {items:#?}"
+    );
+    assert!(items.contains_key(&stored.request_id));
     let mail = ses_messages(&stack.moto);
     assert_eq!(
         mail.len(),
@@ -268,4 +321,152 @@ async fn a_used_token_on_the_stand_in_is_gone_and_the_execution_shows_the_decisi
         .await
         .unwrap_err();
     assert!(matches!(unknown, SendError::Gone(_)), "{unknown:?}");
+}
+
+/// The poller (the seed's activity worker) handed the same activity task twice (a second
+/// `GetActivityTask` answer for the same token, or the schedule's retry): one stored request,
+/// one email. moto has no activities, so the tasks come from the fake behind the port; the
+/// store and the mail are the stand-in's.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_activity_task_twice_is_stored_once_and_emailed_once() {
+    use approval_worker::memory::FakeActivity;
+    use approval_worker::ports::NoStepUp;
+    use approval_worker::{wire_approvals, AwsStepUp, PollerApp};
+    let stack = stack().await;
+    let sdk = stack.moto.sdk_config();
+    let poller = PollerApp {
+        activity: FakeActivity::default(),
+        approvals: wire_approvals(&sdk, &config(), Env::system(), AwsStepUp::Off(NoStepUp))
+            .await
+            .unwrap(),
+        max_polls: 10,
+    };
+    let token = "AAAAKgAAAAIAAAAAAAAAAdb0Jm8Y1xq4activity-token-for-jim";
+    let input = json!({"managerEmailAddress": "manager@example.com", "employeeName": "Jim"});
+    let schedule = || {
+        LambdaEvent::new(
+            fleet_testkit::load_event("approval-worker/01-poller-schedule.json"),
+            Context::default(),
+        )
+    };
+
+    poller.activity.push(token, &input.to_string());
+    let first = poller.handle(schedule()).await.unwrap();
+    assert_eq!(
+        (first.tasks, first.emailed, first.failed),
+        (1, 1, 0),
+        "{first:?}"
+    );
+    let after_first = table_items(&sdk).await;
+    assert_eq!(kinds(&after_first), (1, 1), "{after_first:#?}");
+    assert_eq!(ses_messages(&stack.moto).len(), 1);
+
+    poller.activity.push(token, &input.to_string());
+    let second = poller.handle(schedule()).await.unwrap();
+    assert_eq!(
+        (second.tasks, second.emailed, second.refused, second.failed),
+        (1, 0, 0, 0),
+        "{second:?}"
+    );
+    assert_eq!(
+        table_items(&sdk).await,
+        after_first,
+        "the table as after the first run: one request, unchanged"
+    );
+    let mail = ses_messages(&stack.moto);
+    assert_eq!(mail.len(), 1, "one email for the task: {mail:?}");
+    assert_eq!(mail[0].to, ["manager@example.com"]);
+    let request_id = after_first
+        .values()
+        .find(|i| i["Kind"].as_s().is_ok_and(|k| k == "request"))
+        .map(|i| i["RequestId"].as_s().unwrap().clone())
+        .unwrap();
+    assert!(link_in(&mail[0].body).contains(&request_id));
+}
+
+/// The same approval POSTed twice (a double click, a browser resubmitting): one decision, the
+/// execution answered once and ended SUCCEEDED with the first decision's output, the second page
+/// says it was already approved.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_approval_posted_twice_decides_once() {
+    let stack = stack().await;
+    let sdk = stack.moto.sdk_config();
+    let callback = wire_callback(&sdk, config(), Env::system()).await.unwrap();
+    let responder = wire_responder(&sdk, config(), Env::system()).await.unwrap();
+    let arn = stack.start("promote-jim-double-click").await;
+    let payload = stack.machine.next_payload().await;
+    let stored = callback
+        .handle(LambdaEvent::new(payload, Context::default()))
+        .await
+        .unwrap();
+    let link = link_in(&ses_messages(&stack.moto)[0].body);
+
+    let page = responder
+        .handle(request_for("06-post-approve.json", &link))
+        .await;
+    assert_eq!(page.status(), 200, "{}", html(&page));
+    assert!(
+        html(&page).contains("Approved — thank you"),
+        "{}",
+        html(&page)
+    );
+    let done = stack.machine.finished(&arn).await;
+    assert_eq!(done.status, aws_sdk_sfn::types::ExecutionStatus::Succeeded);
+    let output = done.output().unwrap().to_owned();
+    let after_first = table_items(&sdk).await;
+    assert_eq!(
+        after_first[&stored.request_id]["Status"].as_s().unwrap(),
+        Status::Delivered.as_str()
+    );
+
+    stack.moto.start_recording();
+    let again = responder
+        .handle(request_for("06-post-approve.json", &link))
+        .await;
+    let operations = operations(&stack.moto.recorded_requests());
+    assert_eq!(again.status(), 200, "{}", html(&again));
+    assert!(
+        html(&again).contains("Already approved by manager@example.com"),
+        "{}",
+        html(&again)
+    );
+    assert!(
+        operations.iter().any(|o| o == "GetItem"),
+        "the recorder saw the second POST: {operations:?}"
+    );
+    for write in [
+        "SendTaskSuccess",
+        "SendTaskFailure",
+        "UpdateItem",
+        "PutItem",
+        "TransactWriteItems",
+    ] {
+        assert!(
+            !operations.iter().any(|o| o == write),
+            "the second POST called {write}: {operations:?}"
+        );
+    }
+    assert_eq!(
+        table_items(&sdk).await,
+        after_first,
+        "one decision: the table as after the first POST"
+    );
+    let still = stack.machine.execution(&arn).await;
+    assert_eq!(still.status, aws_sdk_sfn::types::ExecutionStatus::Succeeded);
+    assert_eq!(still.output(), Some(output.as_str()), "the same output");
+    let history = stack
+        .machine
+        .sfn
+        .get_execution_history()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let succeeded = history
+        .events()
+        .iter()
+        .filter(|e| e.r#type() == &aws_sdk_sfn::types::HistoryEventType::TaskSucceeded)
+        .count();
+    assert_eq!(succeeded, 1, "{:#?}", history.events());
+    assert_eq!(ses_messages(&stack.moto).len(), 1, "no second email");
 }

@@ -73,6 +73,62 @@ impl Queues {
     }
 }
 
+/// Every row of the calls table (calls and the daily job counters), by `CallId`.
+async fn table_rows(
+    sdk: &aws_config::SdkConfig,
+) -> std::collections::BTreeMap<
+    String,
+    std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+> {
+    let out = aws_sdk_dynamodb::Client::new(sdk)
+        .scan()
+        .table_name(TABLE)
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    out.items()
+        .iter()
+        .map(|item| (item["CallId"].as_s().unwrap().clone(), item.clone()))
+        .collect()
+}
+
+/// A rule on the default bus sending the analyser's events to a new queue; its URL.
+async fn capture_announcements(sdk: &aws_config::SdkConfig, sqs: &aws_sdk_sqs::Client) -> String {
+    let url = sqs
+        .create_queue()
+        .queue_name("call-center-announcements")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap_or_default();
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    events
+        .put_rule()
+        .name("call-center-announcements")
+        .event_pattern(json!({"source": [call_center::analyser::SOURCE]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule("call-center-announcements")
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(format!(
+                    "arn:aws:sqs:{REGION}:{ACCOUNT_ID}:call-center-announcements"
+                ))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    url
+}
+
 fn invoke(payload: Value) -> LambdaEvent<Value> {
     LambdaEvent::new(payload, Context::default())
 }
@@ -185,6 +241,7 @@ async fn recordings_to_sentiment_through_the_stand_in() {
         panic!("{report:?}")
     };
     assert_eq!(call_id, job_name);
+    let rows_after_first = table_rows(&sdk).await;
     // The same event delivered twice more: one job.
     for _ in 0..2 {
         let again = starter.handle(invoke(events[0].clone())).await.unwrap();
@@ -196,6 +253,11 @@ async fn recordings_to_sentiment_through_the_stand_in() {
     let transcribe = aws_sdk_transcribe::Client::new(&sdk);
     let jobs = transcribe.list_transcription_jobs().send().await.unwrap();
     assert_eq!(jobs.transcription_job_summaries().len(), 1);
+    assert_eq!(
+        table_rows(&sdk).await,
+        rows_after_first,
+        "the call and the day's job count as after the first delivery"
+    );
     let calls = DynamoCalls {
         client: aws_sdk_dynamodb::Client::new(&sdk),
         table: TABLE.into(),
@@ -278,6 +340,7 @@ async fn recordings_to_sentiment_through_the_stand_in() {
         .topic_arn()
         .unwrap()
         .to_owned();
+    let announcements = capture_announcements(&sdk, &queues.sqs).await;
     let counter = CallCounter::default();
     let analyser = Analyser {
         objects: S3Objects::new(&sdk),
@@ -332,7 +395,18 @@ async fn recordings_to_sentiment_through_the_stand_in() {
         .as_deref()
         .unwrap_or_default()
         .starts_with("Negative call: recordings/2026/11/Call with Ann+Bob"));
-    // The transcript event again: already finished, nothing announced twice.
+    let announced = queues.drain(&announcements).await;
+    assert_eq!(announced.len(), 1, "{announced:#?}");
+    assert_eq!(announced[0]["source"], call_center::analyser::SOURCE);
+    assert_eq!(
+        announced[0]["detail"]["callId"],
+        call_id.as_str(),
+        "{announced:#?}"
+    );
+    let calls_after_first = counter.snapshot();
+    let rows_after_first = table_rows(&sdk).await;
+    // The transcript event again (S3 delivers at least once, Lambda retries): already finished,
+    // nothing scored, stored, announced or sent twice.
     let again = analyser
         .handle(invoke(transcript_events[0].clone()))
         .await
@@ -341,6 +415,19 @@ async fn recordings_to_sentiment_through_the_stand_in() {
         matches!(&again.decisions[0], A::AlreadyFinished { .. }),
         "{again:?}"
     );
+    assert_eq!(
+        counter.snapshot(),
+        calls_after_first,
+        "no second Comprehend or Translate call"
+    );
+    assert_eq!(counter.get("comprehend:BatchDetectSentiment"), 1);
+    assert_eq!(
+        table_rows(&sdk).await,
+        rows_after_first,
+        "the call's row as after the first run"
+    );
+    let announced = queues.drain(&announcements).await;
+    assert!(announced.is_empty(), "announced twice: {announced:#?}");
     assert_eq!(moto.sns_messages().len(), 1);
 
     // A stray transcript under transcripts/ for no recorded job is ignored.

@@ -397,6 +397,115 @@ async fn an_sns_dead_letter_topic_is_read_through_sqs_and_directly_and_counted_o
     );
 }
 
+/// Every item of the archive table (failures and the digest's records), by `Id`.
+async fn archive_items(
+    sdk: &aws_config::SdkConfig,
+) -> std::collections::BTreeMap<
+    String,
+    std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+> {
+    let out = aws_sdk_dynamodb::Client::new(sdk)
+        .scan()
+        .table_name(TABLE)
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    out.items()
+        .iter()
+        .map(|item| (item["Id"].as_s().unwrap().clone(), item.clone()))
+        .collect()
+}
+
+/// The event source mapping delivers an SQS message at least once, and again when the
+/// invocation's answer is lost: a destination record and a legacy DLQ message, each handled
+/// twice in the same SQS event, are archived once, counted once and digested once.
+#[tokio::test]
+async fn the_same_failure_message_handled_twice_is_archived_once() {
+    let s = stack().await;
+    let (app, _clock) = s.app().await;
+    s.send_body(
+        &s.failure_queue.0,
+        &sample_body("dlq-handler/04-destination-scheduler-not-found.json", 0),
+    )
+    .await;
+    let original = sample_body("dlq-handler/01-sqs-dlq-timeout.json", 0);
+    s.send_dlq(
+        &s.legacy_queue.0,
+        "seed-timeout",
+        "Task timed out after 300.00 seconds",
+        &original,
+    )
+    .await;
+
+    let cases = [
+        (
+            "destination record",
+            &s.failure_queue,
+            "c0ffee00-0004-4a1b-9c2d-3e4f5a6b7c84",
+        ),
+        ("legacy DLQ message", &s.legacy_queue, "seed-timeout"),
+    ];
+    for (n, (case, queue, id)) in cases.into_iter().enumerate() {
+        let event = s.receive(queue).await;
+        assert_eq!(event["Records"].as_array().unwrap().len(), 1, "{case}");
+        let first = app.handle(invocation(event.clone())).await.unwrap();
+        assert!(first.failed_items().is_empty(), "{case}: {first:?}");
+        let after_first = archive_items(&s.sdk).await;
+        let item = app.archive.get(id).await.unwrap().unwrap();
+        assert_eq!(item.count, 1, "{case}");
+
+        let second = app.handle(invocation(event)).await.unwrap();
+        assert!(second.failed_items().is_empty(), "{case}: {second:?}");
+        assert_eq!(
+            archive_items(&s.sdk).await,
+            after_first,
+            "{case}: the archive as after the first delivery"
+        );
+        let item = app
+            .archive
+            .get(id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{case}: {id} not archived"));
+        assert_eq!(item.count, 1, "{case}: counted once");
+        assert_eq!(item.status, Status::New, "{case}");
+        let listed = app.archive.list(&Default::default()).await.unwrap();
+        assert_eq!(listed.len(), n + 1, "{case}: {listed:#?}");
+        assert_eq!(
+            listed.iter().filter(|i| i.id == id).count(),
+            1,
+            "{case}: one item listed"
+        );
+    }
+    let seed = app.archive.get("seed-timeout").await.unwrap().unwrap();
+    assert_eq!(seed.event, StoredEvent::Inline(original));
+    assert_eq!(seed.class, FailureClass::Timeout);
+
+    // The digest counts each failure once: one message per function and class, each of one.
+    s.moto.start_recording();
+    let answer = app
+        .handle(invocation(load_event(
+            "dlq-handler/09-digest-schedule.json",
+        )))
+        .await
+        .unwrap();
+    let report = serde_json::to_value(&answer).unwrap();
+    assert_eq!(
+        report["windows"],
+        json!([{"window": "2026-11-23T09:00:00Z", "failures": 2, "messages": 2}])
+    );
+    let mut subjects: Vec<String> = s.reports().into_iter().map(|(s, _)| s).collect();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        [
+            "DLQ 09:00-09:15 UTC: 1 MissingResource failure, cloudops-fleet-Ec2SchedulerFunction-AbCdEf123456",
+            "DLQ 09:00-09:15 UTC: 1 Timeout failure, legacy-uploads",
+        ]
+    );
+}
+
 #[tokio::test]
 async fn a_large_event_is_spilled_to_s3_with_a_pointer() {
     let s = stack().await;

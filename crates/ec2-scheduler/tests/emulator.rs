@@ -13,7 +13,7 @@ use fleet_testkit::seed::{
     context_with_deadline_after, create_fleet, create_state_table, create_topic, instances,
     SeedInstance, EXAMPLE_FLEET,
 };
-use fleet_testkit::{event_files, load_event, Moto};
+use fleet_testkit::{event_files, load_event, Moto, RecordedRequest};
 use lambda_runtime::LambdaEvent;
 use std::collections::BTreeMap;
 
@@ -76,6 +76,18 @@ impl Fixture {
         self.ids
             .iter()
             .map(|(name, id)| (name.clone(), by_id[id].clone()))
+            .collect()
+    }
+
+    /// Every item of the state table (last run, notes, event records, lease), by `Id`.
+    async fn state_table(
+        &self,
+    ) -> BTreeMap<String, std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>
+    {
+        let out = self.ddb.scan().table_name(TABLE).send().await.unwrap();
+        out.items()
+            .iter()
+            .map(|item| (item["Id"].as_s().unwrap().clone(), item.clone()))
             .collect()
     }
 
@@ -313,4 +325,129 @@ async fn dry_run_changes_nothing_but_reports_the_plan() {
     );
     assert!(messages[0].message.contains("DRY RUN"));
     assert!(messages[0].message.contains(": start — planned"));
+}
+
+/// The operation of each request moto recorded: the query protocol's `Action` (EC2, SNS) or the
+/// JSON protocol's `X-Amz-Target` (DynamoDB).
+fn operations(recorded: &[RecordedRequest]) -> Vec<String> {
+    recorded
+        .iter()
+        .filter_map(|r| match r.headers.get("x-amz-target") {
+            Some(target) => target.rsplit('.').next().map(str::to_owned),
+            None => {
+                let body = String::from_utf8_lossy(&r.body);
+                let query = r.url.split_once('?').map_or("", |(_, q)| q);
+                body.split('&')
+                    .chain(query.split('&'))
+                    .find_map(|p| p.strip_prefix("Action="))
+                    .map(str::to_owned)
+            }
+        })
+        .collect()
+}
+
+/// EventBridge delivers at least once and Lambda retries: the same scheduled event run twice
+/// changes instances, tags and the state table once and publishes one report.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_scheduled_event_twice_has_the_effect_of_one_run() {
+    let f = fixture().await;
+    let (env, clock) = Env::fixed(event_time("ec2-scheduler/01-monday-0800.json"));
+    let app = wire(&f.moto.sdk_config(), config(&f.topic_arn, false), env)
+        .await
+        .unwrap();
+    let files = [
+        "ec2-scheduler/01-monday-0800.json",
+        "ec2-scheduler/02-monday-1920.json",
+    ];
+    for (n, file) in files.into_iter().enumerate() {
+        let event = load_event(file);
+        let at = event_time(file);
+        clock.set(at);
+        let invoke = || {
+            app.handle(LambdaEvent::new(
+                event.clone(),
+                context_with_deadline_after(at, 120),
+            ))
+        };
+        let first = invoke().await.unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(first.complete, "{file}: {first:?}");
+        assert!(
+            first.ec2_calls.change_state > 0 && first.counts.start + first.counts.stop > 0,
+            "{file}: the first run starts and stops instances: {first:?}"
+        );
+        let instances_after_first = f.states().await;
+        let table_after_first = f.state_table().await;
+        let event_key = format!("ec2-scheduler#event#{}", event["id"].as_str().unwrap());
+        assert!(
+            table_after_first.contains_key(&event_key),
+            "{file}: the event's record: {table_after_first:#?}"
+        );
+        assert_eq!(f.moto.sns_messages().len(), n + 1, "{file}");
+
+        f.moto.start_recording();
+        let second = invoke()
+            .await
+            .unwrap_or_else(|e| panic!("{file} again: {e}"));
+        let operations = operations(&f.moto.recorded_requests());
+        assert!(second.complete, "{file}: {second:?}");
+        assert_eq!(
+            second.ec2_calls,
+            fleet_ec2::CallCounts {
+                describe: 1,
+                ..Default::default()
+            },
+            "{file}: the repeat only lists the instances"
+        );
+        assert_eq!(
+            (
+                second.counts.start,
+                second.counts.stop,
+                second.counts.terminate,
+                second.counts.tags_rewritten,
+                second.counts.protected,
+                second.counts.failed,
+            ),
+            (0, 0, 0, 0, 0, 0),
+            "{file}: {second:?}"
+        );
+        assert!(
+            operations.iter().any(|o| o == "DescribeInstances"),
+            "{file}: the recorder saw the repeat: {operations:?}"
+        );
+        for write in [
+            "StartInstances",
+            "StopInstances",
+            "TerminateInstances",
+            "CreateTags",
+            "DeleteTags",
+            "Publish",
+        ] {
+            assert!(
+                !operations.iter().any(|o| o == write),
+                "{file}: the repeat called {write}: {operations:?}"
+            );
+        }
+        assert_eq!(
+            f.states().await,
+            instances_after_first,
+            "{file}: states and tags as after the first run"
+        );
+        assert_eq!(
+            f.state_table().await,
+            table_after_first,
+            "{file}: the state table as after the first run"
+        );
+        let messages = f.moto.sns_messages();
+        assert_eq!(
+            messages.len(),
+            n + 1,
+            "{file}: one report for the event: {messages:#?}"
+        );
+        assert!(
+            messages[n].message.contains(": start — done")
+                || messages[n].message.contains(": stop — done"),
+            "{file}: {}",
+            messages[n].message
+        );
+    }
 }

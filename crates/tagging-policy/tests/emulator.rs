@@ -12,7 +12,7 @@ use fleet_ec2::AwsEc2;
 use fleet_testkit::seed::{
     context_with_deadline, create_rules_table, create_topic, instances, launch_instance,
 };
-use fleet_testkit::{load_event, Moto};
+use fleet_testkit::{load_event, Moto, RecordedRequest};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -82,6 +82,24 @@ impl Fixture {
             engine,
             notifier: Some(notifier),
         }
+    }
+
+    /// Every item of the state table (the event ledger and the lease), by `Id`.
+    async fn state_table(
+        &self,
+    ) -> BTreeMap<String, std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>
+    {
+        let out = self
+            .ddb
+            .scan()
+            .table_name(STATE_TABLE)
+            .send()
+            .await
+            .unwrap();
+        out.items()
+            .iter()
+            .map(|item| (item["Id"].as_s().unwrap().clone(), item.clone()))
+            .collect()
     }
 
     /// A subnet in a second VPC, outside the policy's scope.
@@ -214,8 +232,30 @@ async fn a_scheduled_sweep_brings_the_fleet_in_line_and_reports_it() {
     expected.sort_unstable();
     assert_eq!(lines, expected);
 
-    // A retry of the same event: nothing new, so no second report.
-    run(&app, file, load_event(file)).await;
+    // A retry of the same event: nothing written, nothing stopped, no second report.
+    let after_first = instances(&f.ec2).await;
+    let state_after_first = f.state_table().await;
+    let event_key = format!(
+        "tagging-policy#event#{}",
+        load_event(file)["id"].as_str().unwrap()
+    );
+    assert!(
+        state_after_first.contains_key(&event_key),
+        "the event's record: {state_after_first:#?}"
+    );
+    f.moto.start_recording();
+    let again = run(&app, file, load_event(file)).await;
+    assert_repeat_wrote_nothing(&f, file, &again, 4);
+    assert_eq!(
+        instances(&f.ec2).await,
+        after_first,
+        "tags and states as after the first run"
+    );
+    assert_eq!(
+        f.state_table().await,
+        state_after_first,
+        "the ledger as after the first run"
+    );
     assert_eq!(f.moto.sns_messages().len(), 1, "one report per event");
 
     // The next sweep (another event) finds only the stopped, still untagged instance.
@@ -230,6 +270,69 @@ async fn a_scheduled_sweep_brings_the_fleet_in_line_and_reports_it() {
     assert!(messages[1]
         .message
         .contains("no tags at all → stop: nothing to do; already stopped or stopping"));
+}
+
+/// The operation of each request moto recorded: the query protocol's `Action` (EC2, SNS) or the
+/// JSON protocol's `X-Amz-Target` (DynamoDB).
+fn operations(recorded: &[RecordedRequest]) -> Vec<String> {
+    recorded
+        .iter()
+        .filter_map(|r| match r.headers.get("x-amz-target") {
+            Some(target) => target.rsplit('.').next().map(str::to_owned),
+            None => {
+                let body = String::from_utf8_lossy(&r.body);
+                let query = r.url.split_once('?').map_or("", |(_, q)| q);
+                body.split('&')
+                    .chain(query.split('&'))
+                    .find_map(|p| p.strip_prefix("Action="))
+                    .map(str::to_owned)
+            }
+        })
+        .collect()
+}
+
+/// A repeat of an event (recorded since `start_recording`) looked at the instances again and
+/// wrote nothing: no tag, no state change, no report.
+fn assert_repeat_wrote_nothing(f: &Fixture, file: &str, again: &Report, checked: usize) {
+    let operations = operations(&f.moto.recorded_requests());
+    assert!(again.complete, "{file}: {again:?}");
+    assert_eq!(again.counts.instances_checked, checked, "{file}: {again:?}");
+    assert_eq!(
+        (
+            again.ec2_calls.create_tags,
+            again.ec2_calls.delete_tags,
+            again.ec2_calls.change_state
+        ),
+        (0, 0, 0),
+        "{file}: {again:?}"
+    );
+    assert_eq!(
+        (
+            again.counts.tags_set,
+            again.counts.stopped,
+            again.counts.terminated,
+            again.counts.protected,
+            again.counts.failed
+        ),
+        (0, 0, 0, 0, 0),
+        "{file}: {again:?}"
+    );
+    assert!(
+        operations.iter().any(|o| o == "DescribeInstances"),
+        "{file}: the recorder saw the repeat: {operations:?}"
+    );
+    for write in [
+        "CreateTags",
+        "DeleteTags",
+        "StopInstances",
+        "TerminateInstances",
+        "Publish",
+    ] {
+        assert!(
+            !operations.iter().any(|o| o == write),
+            "{file}: the repeat called {write}: {operations:?}"
+        );
+    }
 }
 
 /// The sample's instance ids replaced by instances launched in the stand-in.
@@ -300,6 +403,58 @@ async fn run_instances_events_tag_the_launched_instances_with_their_creator() {
     assert_eq!(report.counts.instances_checked, 0);
     assert_eq!(report.ec2_calls.describe, 0);
     assert_eq!(f.moto.sns_messages().len(), 2);
+}
+
+/// CloudTrail's RunInstances event delivered twice (EventBridge delivers at least once, Lambda
+/// retries): the launched instance is tagged once and reported once.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_run_instances_event_twice_tags_once_and_reports_once() {
+    let f = fixture().await;
+    let app = f.app(FakeLookup::default(), Settings::default());
+    let file = "tagging-policy/02-runinstances-iam-user.json";
+    let id = launch_instance(&f.ec2, &[("Name", "build-0")], None).await;
+    let event = with_instance_ids(load_event(file), std::slice::from_ref(&id));
+
+    let first = run(&app, file, event.clone()).await;
+    assert_eq!(first.counts.tags_set, 2, "{first:?}");
+    assert_eq!(first.ec2_calls.create_tags, 2, "{first:?}");
+    let after_first = instances(&f.ec2).await;
+    assert_eq!(tag(&after_first, &id, "CreatedBy"), Some("alice"));
+    assert_eq!(tag(&after_first, &id, "ProjectCode"), Some("Proj007"));
+    let state_after_first = f.state_table().await;
+    let event_key = format!(
+        "tagging-policy#event#{}",
+        load_event(file)["id"].as_str().unwrap()
+    );
+    assert!(
+        state_after_first.contains_key(&event_key),
+        "the event's record: {state_after_first:#?}"
+    );
+    assert_eq!(f.moto.sns_messages().len(), 1);
+
+    f.moto.start_recording();
+    let again = run(&app, file, event).await;
+    assert_repeat_wrote_nothing(&f, file, &again, 1);
+    assert_eq!(
+        instances(&f.ec2).await,
+        after_first,
+        "tags and states as after the first run"
+    );
+    assert_eq!(
+        f.state_table().await,
+        state_after_first,
+        "the ledger as after the first run"
+    );
+    let messages = f.moto.sns_messages();
+    assert_eq!(messages.len(), 1, "one report per event: {messages:#?}");
+    assert!(
+        messages[0].message.contains(
+            "  CreatedBy missing → set \"alice\" (rule 2, UserLookup: from the RunInstances event): done"
+        ),
+        "{}",
+        messages[0].message
+    );
+    assert!(app.engine.lookup.calls().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
