@@ -2,7 +2,8 @@
 //! and a FAILED job becomes a FAILED call with Transcribe's reason.
 //!
 //! Per transcript (3 + ⌈chunks/25⌉ AWS calls, plus one TranslateText per chunk when the language
-//! needs it, plus one per announce channel and the `AnnouncedAt` mark for a negative call):
+//! needs it, plus one per announce channel and the `EventSentAt` and `AnnouncedAt` marks for a
+//! negative call):
 //! GetItem (only jobs the starter recorded are analysed; a duplicate finds the call finished),
 //! GetObject of the transcript, BatchDetectSentiment per 25 chunks, one conditional UpdateItem.
 
@@ -343,8 +344,9 @@ where
         }
     }
 
-    /// EventBridge, then the manager topic, then `AnnouncedAt` once. A failure raises, so the
-    /// retry finds the call DONE with the announcement still due and sends it then.
+    /// EventBridge (once: `EventSentAt`), then the manager topic, then `AnnouncedAt` once. A
+    /// failure raises, so the retry finds the call DONE with the announcement still due and sends
+    /// what is left of it then.
     async fn announce(
         &self,
         call: &CallRecord,
@@ -385,7 +387,13 @@ where
             "reason": reason,
             "speakers": speakers,
         });
-        self.announcer.announce(DETAIL_TYPE, &detail).await?;
+        if call.event_sent_at.is_none() {
+            self.announcer.announce(DETAIL_TYPE, &detail).await?;
+            // Recorded so that a retry after a failed manager notice does not send it again.
+            self.calls
+                .mark_event_sent(&call.call_id, &self.now())
+                .await?;
+        }
         if let Some(manager) = &self.manager {
             let subject = format!("Negative call: {}", call.key);
             let message = format!(

@@ -498,6 +498,7 @@ pub fn record_from_item(
             .and_then(|s| s.get("Negative"))
             .and_then(Value::as_f64),
         announce_reason: text("AnnounceReason"),
+        event_sent_at: text("EventSentAt"),
         announced_at: text("AnnouncedAt"),
         details,
         call_id,
@@ -538,6 +539,28 @@ fn build_error(e: impl std::fmt::Display) -> ServiceError {
 }
 
 impl DynamoCalls {
+    /// Sets `attribute` of an existing call once (`false`: no such call, or set already).
+    async fn set_once(
+        &self,
+        call_id: &str,
+        attribute: &str,
+        at: &str,
+    ) -> Result<bool, ServiceError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("CallId", s(call_id))
+            .update_expression(format!("SET {attribute} = :at"))
+            .condition_expression(format!(
+                "attribute_exists(CallId) AND attribute_not_exists({attribute})"
+            ))
+            .expression_attribute_values(":at", s(at))
+            .send()
+            .await;
+        conditional_write(result)
+    }
+
     fn counter_update(&self, day: &str, cap: u32) -> Result<TransactWriteItem, ServiceError> {
         let expires = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
             .map(|d| {
@@ -755,18 +778,12 @@ impl Calls for DynamoCalls {
         conditional_write(result)
     }
 
+    async fn mark_event_sent(&self, call_id: &str, at: &str) -> Result<bool, ServiceError> {
+        self.set_once(call_id, "EventSentAt", at).await
+    }
+
     async fn mark_announced(&self, call_id: &str, at: &str) -> Result<bool, ServiceError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("CallId", s(call_id))
-            .update_expression("SET AnnouncedAt = :at")
-            .condition_expression("attribute_exists(CallId) AND attribute_not_exists(AnnouncedAt)")
-            .expression_attribute_values(":at", s(at))
-            .send()
-            .await;
-        conditional_write(result)
+        self.set_once(call_id, "AnnouncedAt", at).await
     }
 
     async fn by_status(

@@ -91,6 +91,9 @@ pub struct CallRecord {
     pub sentiment: Option<Label>,
     pub negative: Option<f64>,
     pub announce_reason: Option<String>,
+    /// When the EventBridge event went out: a retry after a failed manager notice does not send
+    /// it again.
+    pub event_sent_at: Option<String>,
     pub announced_at: Option<String>,
     /// Everything else stored with a finished call, as JSON for `fleet calls show`.
     pub details: serde_json::Value,

@@ -25,7 +25,7 @@ fn failed(reason: &str) -> Outcome {
     }
 }
 
-/// begin / restart / wait / reject / finish / mark_announced / by_status.
+/// begin / restart / wait / reject / finish / mark_event_sent / mark_announced / by_status.
 pub async fn calls<C: Calls>(calls: &C) {
     let day = "2026-11-23";
     let a = call("call-a-1", "2026-11-23T08:00:00Z");
@@ -121,7 +121,16 @@ pub async fn calls<C: Calls>(calls: &C) {
         Begin::Exists(_)
     ));
 
-    // AnnouncedAt once.
+    // EventSentAt and AnnouncedAt, each once.
+    assert!(calls
+        .mark_event_sent("call-b-1", "2026-11-23T09:59:00Z")
+        .await
+        .unwrap());
+    assert!(!calls
+        .mark_event_sent("call-b-1", "2026-11-23T10:01:00Z")
+        .await
+        .unwrap());
+    assert!(!calls.mark_event_sent("call-nobody", "t").await.unwrap());
     assert!(calls
         .mark_announced("call-b-1", "2026-11-23T10:00:00Z")
         .await
@@ -139,6 +148,16 @@ pub async fn calls<C: Calls>(calls: &C) {
             .announced_at
             .as_deref(),
         Some("2026-11-23T10:00:00Z")
+    );
+    assert_eq!(
+        calls
+            .get("call-b-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .event_sent_at
+            .as_deref(),
+        Some("2026-11-23T09:59:00Z")
     );
     assert!(!calls.mark_announced("call-nobody", "t").await.unwrap());
 

@@ -411,6 +411,17 @@ impl MemoryCalls {
     }
 }
 
+/// Sets a stored call's field when it is unset (`false`: no such call, or set already).
+fn set_once(field: Option<&mut Option<String>>, at: &str) -> bool {
+    match field {
+        Some(field) if field.is_none() => {
+            *field = Some(at.to_owned());
+            true
+        }
+        _ => false,
+    }
+}
+
 fn record_of(call: &NewCall, status: Status, reason: Option<&str>) -> CallRecord {
     CallRecord {
         call_id: call.call_id.clone(),
@@ -561,16 +572,22 @@ impl Calls for MemoryCalls {
         Ok(true)
     }
 
+    async fn mark_event_sent(&self, call_id: &str, at: &str) -> Result<bool, ServiceError> {
+        self.counter.hit("dynamodb:UpdateItem");
+        let mut guard = lock(&self.calls);
+        Ok(set_once(
+            guard.0.get_mut(call_id).map(|c| &mut c.event_sent_at),
+            at,
+        ))
+    }
+
     async fn mark_announced(&self, call_id: &str, at: &str) -> Result<bool, ServiceError> {
         self.counter.hit("dynamodb:UpdateItem");
         let mut guard = lock(&self.calls);
-        match guard.0.get_mut(call_id) {
-            Some(call) if call.announced_at.is_none() => {
-                call.announced_at = Some(at.to_owned());
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        Ok(set_once(
+            guard.0.get_mut(call_id).map(|c| &mut c.announced_at),
+            at,
+        ))
     }
 
     async fn by_status(

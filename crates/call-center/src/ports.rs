@@ -205,6 +205,13 @@ pub trait Calls: Send + Sync {
         at: &str,
     ) -> impl Future<Output = Result<bool, ServiceError>> + Send;
 
+    /// Sets `EventSentAt` once (`false`: it was set already).
+    fn mark_event_sent(
+        &self,
+        call_id: &str,
+        at: &str,
+    ) -> impl Future<Output = Result<bool, ServiceError>> + Send;
+
     /// Sets `AnnouncedAt` once (`false`: it was set already).
     fn mark_announced(
         &self,
@@ -349,6 +356,13 @@ impl<T: Calls> Calls for std::sync::Arc<T> {
         at: &str,
     ) -> impl Future<Output = Result<bool, ServiceError>> + Send {
         (**self).finish(call_id, job_name, outcome, at)
+    }
+    fn mark_event_sent(
+        &self,
+        call_id: &str,
+        at: &str,
+    ) -> impl Future<Output = Result<bool, ServiceError>> + Send {
+        (**self).mark_event_sent(call_id, at)
     }
     fn mark_announced(
         &self,

@@ -1,6 +1,7 @@
 //! Both functions end to end over the in-memory adapters: every decision of the starter and the
 //! analyser, the AWS calls each step costs, and the error classes.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use call_center::analyser::{Analyser, Decision as A};
@@ -56,11 +57,23 @@ fn invoke(payload: Value) -> LambdaEvent<Value> {
     LambdaEvent::new(payload, Context::default())
 }
 
-/// The manager topic: a `RecordingNotifier` the test keeps a handle to.
-struct Manager(Arc<RecordingNotifier>);
+/// The manager topic: a `RecordingNotifier` the test keeps a handle to, failing (throttled) as
+/// many times as the second handle says first.
+struct Manager(Arc<RecordingNotifier>, Arc<AtomicUsize>);
 
 impl fleet_core::Notifier for Manager {
     async fn publish(&self, subject: &str, message: &str) -> Result<(), ServiceError> {
+        let failing = self
+            .1
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Err(ServiceError::new(
+                "SNS",
+                ErrorClass::Throttled,
+                "Throttling: Rate exceeded",
+            ));
+        }
         self.0.publish(subject, message).await
     }
 }
@@ -86,6 +99,7 @@ struct World {
     scorer: Arc<MemoryScorer>,
     announcer: Arc<MemoryAnnouncer>,
     manager: Arc<RecordingNotifier>,
+    manager_failures: Arc<AtomicUsize>,
 }
 
 fn starter_config() -> StarterConfig {
@@ -113,6 +127,7 @@ fn world_with(config: StarterConfig) -> World {
     let translator = Arc::new(MemoryTranslator::new(counter.clone()));
     let announcer = Arc::new(MemoryAnnouncer::new(counter.clone()));
     let manager = Arc::new(RecordingNotifier::default());
+    let manager_failures = Arc::new(AtomicUsize::new(0));
     World {
         starter: Starter {
             objects: objects.clone(),
@@ -128,7 +143,7 @@ fn world_with(config: StarterConfig) -> World {
             translator,
             calls: calls.clone(),
             announcer: announcer.clone(),
-            manager: Some(Manager(manager.clone())),
+            manager: Some(Manager(manager.clone(), manager_failures.clone())),
             clock: clock.clone(),
             config: AnalyserConfig {
                 table: "calls".into(),
@@ -148,6 +163,7 @@ fn world_with(config: StarterConfig) -> World {
         scorer,
         announcer,
         manager,
+        manager_failures,
     }
 }
 
@@ -446,14 +462,15 @@ async fn a_negative_call_is_analysed_stored_and_announced_once() {
         }
         other => panic!("{other:?}"),
     }
-    // GetItem, GetObject, one batch, UpdateItem; then PutEvents, the manager topic, AnnouncedAt.
+    // GetItem, GetObject, one batch, UpdateItem; then PutEvents, EventSentAt, the manager
+    // topic, AnnouncedAt.
     let calls = w.counter.snapshot();
     assert_eq!(
         calls["dynamodb:GetItem"]
             + calls["s3:GetObject"]
             + calls["comprehend:BatchDetectSentiment"]
             + calls["dynamodb:UpdateItem"],
-        5,
+        6,
         "{calls:?}"
     );
     assert_eq!(calls["events:PutEvents"], 1);
@@ -535,6 +552,46 @@ async fn a_failed_announcement_fails_the_invocation_and_the_retry_sends_it() {
         "{report:?}"
     );
     assert_eq!(w.announcer.sent().len(), 1);
+    assert!(w.calls.all()[0].announced_at.is_some());
+}
+
+/// The event went out but the manager's notice failed: the retry sends the notice, not a second
+/// event (a manager's rule on the bus would otherwise page twice).
+#[tokio::test]
+async fn a_failed_manager_notice_is_retried_without_a_second_event() {
+    let w = world();
+    let etag = w.upload("recordings/angry.mp3", "call-en.mp3", Some("en-US"));
+    let job = started_job(&w.start("recordings/angry.mp3", &etag).await);
+    w.manager_failures.store(1, Ordering::SeqCst);
+    let request = w.jobs.jobs().pop().unwrap();
+    w.objects.put(
+        BUCKET,
+        &request.output_key,
+        &transcript_for(&job, "diarised-two-speakers.json"),
+        None,
+        &[],
+    );
+    let err = w
+        .analyser
+        .handle(invoke(s3_event(&request.output_key, "t")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Throttled);
+    assert_eq!(w.announcer.sent().len(), 1);
+    assert!(w.manager.sent().is_empty());
+    let call = w.calls.all().pop().unwrap();
+    assert!(call.event_sent_at.is_some() && call.announced_at.is_none());
+    let report = w
+        .analyser
+        .handle(invoke(s3_event(&request.output_key, "t")))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&report.decisions[0], A::Announced { .. }),
+        "{report:?}"
+    );
+    assert_eq!(w.announcer.sent().len(), 1, "no second event");
+    assert_eq!(w.manager.sent().len(), 1);
     assert!(w.calls.all()[0].announced_at.is_some());
 }
 
