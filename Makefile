@@ -6,7 +6,7 @@ VENV := .venv
 TOOLS := $(VENV)/.installed
 SAM_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=eu-west-1 SAM_CLI_TELEMETRY=0
 
-.PHONY: setup chromium demo test lint bench sam-build bench-cold fuzz
+.PHONY: setup chromium demo test lint bench sam-build bench-cold bench-load fuzz
 
 BROWSER := tests/browser/node_modules/.installed
 
@@ -69,6 +69,7 @@ bench: $(TOOLS)
 	cargo bench --quiet --workspace --bench enumeration --profile dev
 	cargo run --quiet -p call-center --no-default-features --features bench --bin call-center-bench
 	$(MAKE) bench-cold
+	$(MAKE) bench-load
 
 # `sam build` as a user runs it (SAM's rust-cargolambda, one cargo lambda build per function),
 # for ARCH (default x86_64), checking one bootstrap per function: tests/sam-build.sh. LTO=false
@@ -80,6 +81,12 @@ sam-build: $(TOOLS)
 # Runtime API emulator: time to the first response, init, peak RSS, size.
 bench-cold: sam-build
 	cargo run --quiet -p fleet-local --bin fleet-bench-cold
+
+# Bounded load on loopback (LOAD_REQUESTS per HTTP function, default 10,000, from LOAD_CLIENTS
+# instances, default 4) under the same emulator: answers by status, p50/p99 latency,
+# throughput, memory per instance; fails on any answer that is not a designed one.
+bench-load: sam-build
+	cargo run --quiet -p fleet-local --bin fleet-bench-load
 
 # The cargo-fuzz targets in fuzz/ (parsers of outside input), each for FUZZ_SECONDS (default 60)
 # on its corpus in fuzz/corpus/, then executions, coverage and corpus size per target:

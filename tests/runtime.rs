@@ -99,6 +99,11 @@ fn the_publisher_binary_answers_events_one_by_one_through_the_runtime_api() {
     );
     assert_eq!(run.ended, "killed after the last event");
     assert!(run.answers.iter().all(|a| a.took.is_some()));
+    assert!(
+        run.answers.iter().all(|a| a.latency >= a.took),
+        "a caller waits at least as long as the function works: {:?}",
+        run.answers
+    );
 }
 
 /// A missing setting fails the cold start and reaches Lambda through the runtime API's init-error
@@ -114,4 +119,21 @@ fn the_publisher_without_robot_name_reports_invalid_config_at_init() {
     assert_eq!(error.message(), "missing environment variable ROBOT_NAME");
     assert_eq!(error.header.as_deref(), Some("InvalidConfig"), "{error:?}");
     assert_eq!(run.first_response, None);
+}
+
+/// An instance that died answers every later event at once, so a load test with a broken build
+/// ends instead of waiting out a timeout per request.
+#[test]
+fn an_instance_that_failed_its_init_answers_later_events_at_once_with_its_end() {
+    let mut instance = publisher().start();
+    let event = load_event("robot-publisher/01-forward.json");
+    let first = instance.invoke(&event);
+    assert!(matches!(first.outcome, Outcome::InitError(_)), "{first:?}");
+    assert!(!first.is_alive());
+    let started = std::time::Instant::now();
+    let second = instance.invoke(&event);
+    assert!(matches!(second.outcome, Outcome::Exited(_)), "{second:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    let run = instance.finish();
+    assert_eq!(run.answers.len(), 1, "only the event it took is recorded");
 }

@@ -98,6 +98,9 @@ pub struct Answer {
     /// From the function's `next` call returning this event to its answer; `None` when the
     /// function never took it or never answered.
     pub took: Option<Duration>,
+    /// From queueing the event to its answer, as a caller of `Invoke` waits for it; `None` when
+    /// it never answered.
+    pub latency: Option<Duration>,
 }
 
 /// Everything one [`Function::run`] observed.
@@ -242,6 +245,10 @@ impl RuntimeApi {
         let taken = state.taken.get(id)?;
         let (_, at) = state.answered.get(id)?;
         Some(at.saturating_duration_since(*taken))
+    }
+
+    fn answered_at(&self, id: &str) -> Option<Instant> {
+        self.shared.lock().answered.get(id).map(|(_, at)| *at)
     }
 
     fn first_answer(&self) -> Option<Instant> {
@@ -671,6 +678,19 @@ impl Function {
     /// answer), then kills it. Stops early when the function reports an init error, exits, or
     /// does not answer in time.
     pub fn run(&self, events: &[Value]) -> Run {
+        let mut instance = self.start();
+        for event in events {
+            if !instance.invoke(event).is_alive() {
+                break;
+            }
+        }
+        instance.finish()
+    }
+
+    /// Starts one instance of the function (its own Runtime API and process), to send events
+    /// to one at a time with [`Instance::invoke`], as Lambda does; several instances are
+    /// Lambda's concurrency.
+    pub fn start(&self) -> Instance {
         let api = RuntimeApi::start(&self.name, self.timeout);
         let logs = Arc::new(Mutex::new(Vec::new()));
         let started = Instant::now();
@@ -685,70 +705,22 @@ impl Function {
                 .take()
                 .map(|err| collect(err, Arc::clone(&logs))),
         ];
-        let mut process = Process {
+        let process = Process {
             pid: child.id(),
             child,
             peak: None,
             ended: None,
         };
-        let mut answers = Vec::new();
-        for (n, event) in events.iter().enumerate() {
-            let id = api.push(event);
-            let wait = if n == 0 {
-                self.timeout + self.init_timeout
-            } else {
-                self.timeout
-            };
-            let until = Instant::now() + wait;
-            let outcome = loop {
-                if let Some(outcome) = api.outcome(&id, Duration::from_millis(5)) {
-                    break outcome;
-                }
-                if let Some(how) = process.poll() {
-                    // Anything it sent before exiting is recorded: each POST is answered only
-                    // after that.
-                    break api
-                        .outcome(&id, Duration::ZERO)
-                        .unwrap_or(Outcome::Exited(how));
-                }
-                if Instant::now() >= until {
-                    process.ended = Some(format!("killed: no answer within {wait:?}"));
-                    break Outcome::TimedOut(wait);
-                }
-            };
-            if matches!(outcome, Outcome::InitError(_)) {
-                // After reporting an init error a runtime is expected to exit: give it 2 s, so
-                // that `ended` says how it did.
-                let until = Instant::now() + Duration::from_secs(2);
-                while process.poll().is_none() && Instant::now() < until {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            }
-            let fatal = !matches!(outcome, Outcome::Response(_) | Outcome::Error(_));
-            answers.push(Answer {
-                took: api.took(&id),
-                outcome,
-            });
-            if fatal {
-                break;
-            }
-        }
-        let ended = process.finish();
-        let first_response = api
-            .first_answer()
-            .map(|at| at.saturating_duration_since(started));
-        drop(api);
-        for reader in readers.into_iter().flatten() {
-            let _ = reader.join();
-        }
-        let logs =
-            String::from_utf8_lossy(&logs.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
-        Run {
-            answers,
-            first_response,
-            peak_rss_kib: process.peak,
-            ended,
+        Instance {
+            api,
+            process,
+            readers,
             logs,
+            started,
+            timeout: self.timeout,
+            init_timeout: self.init_timeout,
+            answers: Vec::new(),
+            dead: false,
         }
     }
 
@@ -781,6 +753,114 @@ impl Function {
         command
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", self.path.display()))
+    }
+}
+
+/// One running instance of a [`Function`]: [`Function::start`], [`Instance::invoke`] per event,
+/// [`Instance::finish`].
+pub struct Instance {
+    api: RuntimeApi,
+    process: Process,
+    readers: [Option<JoinHandle<()>>; 2],
+    logs: Arc<Mutex<Vec<u8>>>,
+    started: Instant,
+    timeout: Duration,
+    init_timeout: Duration,
+    answers: Vec<Answer>,
+    /// It reported an init error, exited or timed out: it takes no more events.
+    dead: bool,
+}
+
+impl Answer {
+    /// The instance can take another event after this one.
+    pub fn is_alive(&self) -> bool {
+        matches!(self.outcome, Outcome::Response(_) | Outcome::Error(_))
+    }
+}
+
+impl Instance {
+    /// Sends `event` and waits for its answer (the first event also waits for init). After an
+    /// answer that ends the instance, every later event is answered with that end at once.
+    pub fn invoke(&mut self, event: &Value) -> Answer {
+        if self.dead {
+            let ended = self.process.poll().unwrap_or_else(|| "stopped".to_owned());
+            return Answer {
+                outcome: Outcome::Exited(ended),
+                took: None,
+                latency: None,
+            };
+        }
+        let queued = Instant::now();
+        let id = self.api.push(event);
+        let wait = if self.answers.is_empty() {
+            self.timeout + self.init_timeout
+        } else {
+            self.timeout
+        };
+        let until = queued + wait;
+        let outcome = loop {
+            if let Some(outcome) = self.api.outcome(&id, Duration::from_millis(5)) {
+                break outcome;
+            }
+            if let Some(how) = self.process.poll() {
+                // Anything it sent before exiting is recorded: each POST is answered only
+                // after that.
+                break self
+                    .api
+                    .outcome(&id, Duration::ZERO)
+                    .unwrap_or(Outcome::Exited(how));
+            }
+            if Instant::now() >= until {
+                self.process.ended = Some(format!("killed: no answer within {wait:?}"));
+                break Outcome::TimedOut(wait);
+            }
+        };
+        if matches!(outcome, Outcome::InitError(_)) {
+            // After reporting an init error a runtime is expected to exit: give it 2 s, so
+            // that `ended` says how it did.
+            let until = Instant::now() + Duration::from_secs(2);
+            while self.process.poll().is_none() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        let answer = Answer {
+            took: self.api.took(&id),
+            latency: self
+                .api
+                .answered_at(&id)
+                .map(|at| at.saturating_duration_since(queued)),
+            outcome,
+        };
+        self.dead = !answer.is_alive();
+        self.answers.push(answer.clone());
+        answer
+    }
+
+    /// The process's resident set now (`VmRSS`, KiB); `None` once it has ended.
+    pub fn rss_kib(&self) -> Option<u64> {
+        proc_status_kib(self.process.pid, "VmRSS:")
+    }
+
+    /// Kills the process (if it still runs) and tells what it did.
+    pub fn finish(mut self) -> Run {
+        let ended = self.process.finish();
+        let first_response = self
+            .api
+            .first_answer()
+            .map(|at| at.saturating_duration_since(self.started));
+        drop(self.api);
+        for reader in self.readers.into_iter().flatten() {
+            let _ = reader.join();
+        }
+        let logs = String::from_utf8_lossy(&self.logs.lock().unwrap_or_else(|e| e.into_inner()))
+            .into_owned();
+        Run {
+            answers: self.answers,
+            first_response,
+            peak_rss_kib: self.process.peak,
+            ended,
+            logs,
+        }
     }
 }
 
@@ -820,6 +900,14 @@ impl Process {
     }
 }
 
+/// An instance dropped without [`Instance::finish`] (a panicking caller) leaves no process behind.
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<Vec<u8>>>) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut buffer = [0; 8192];
@@ -845,10 +933,15 @@ fn exit_text(status: ExitStatus) -> String {
 
 /// `VmHWM` (peak resident set, KiB) of a live process.
 fn vm_hwm(pid: u32) -> Option<u64> {
+    proc_status_kib(pid, "VmHWM:")
+}
+
+/// A KiB figure (`field` with its colon) of a live process's `/proc/<pid>/status`.
+fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|value| value.split_whitespace().next())
         .and_then(|kib| kib.parse().ok())
 }
