@@ -5,7 +5,9 @@
 //! `LOAD_REQUESTS` requests per function between them (default 10,000) against the local
 //! stand-in. Per function it prints the answers by status, p50/p99/max latency (queued → answered,
 //! as API Gateway waits for it), throughput, and each instance's resident memory after its first
-//! 100 requests and at its end (flat: no growth per request). It fails when any answer is not a
+//! 100 requests, half-way and at its end (flat: no growth per request). `LOAD_FUNCTIONS` (a
+//! comma-separated list of binaries) runs only those; `LOAD_OFFLINE=1` sends only a request each
+//! refuses without any AWS call (the runtime and the function alone). It fails when any answer is not a
 //! designed one: a drive command is accepted (202) or refused as malformed (400); a code check
 //! is a wrong code (401) or a lockout or caller budget spent (429), never a server error.
 
@@ -26,6 +28,8 @@ struct Workload {
     request: fn(n: usize, client: usize) -> Value,
     /// The statuses the function is designed to answer this load with.
     designed: &'static [u16],
+    /// A request it refuses (400) without any AWS call, for `LOAD_OFFLINE`.
+    offline: &'static str,
 }
 
 /// Commands as a driver sends them, with a malformed one now and then.
@@ -63,11 +67,13 @@ const WORKLOADS: [Workload; 2] = [
         binary: "robot-publisher",
         request: drive_command,
         designed: &[202, 400],
+        offline: "robot-publisher/04-bad-unknown-action.json",
     },
     Workload {
         binary: "otp-validator",
         request: code_check,
         designed: &[401, 429],
+        offline: "otp-validator/05-bad-missing-user.json",
     },
 ];
 
@@ -78,6 +84,7 @@ struct Tally {
     statuses: BTreeMap<String, usize>,
     undesigned: Vec<String>,
     rss_warm_kib: Option<u64>,
+    rss_middle_kib: Option<u64>,
     rss_end_kib: Option<u64>,
 }
 
@@ -94,18 +101,24 @@ fn status_of(outcome: &Outcome) -> String {
 fn run_client(
     function: &Function,
     workload: &Workload,
+    offline: bool,
     client: usize,
     clients: usize,
     requests: usize,
 ) -> Tally {
     let mut tally = Tally::default();
     let mut instance = function.start();
+    let refusal = load_event(workload.offline);
+    let designed: &[u16] = if offline { &[400] } else { workload.designed };
     for (sent, n) in (client..requests).step_by(clients).enumerate() {
-        let answer = instance.invoke(&(workload.request)(n, client));
+        let request = if offline {
+            refusal.clone()
+        } else {
+            (workload.request)(n, client)
+        };
+        let answer = instance.invoke(&request);
         let status = status_of(&answer.outcome);
-        let designed = status
-            .parse::<u16>()
-            .is_ok_and(|s| workload.designed.contains(&s));
+        let designed = status.parse::<u16>().is_ok_and(|s| designed.contains(&s));
         if !designed && tally.undesigned.len() < 5 {
             tally
                 .undesigned
@@ -115,6 +128,9 @@ fn run_client(
         tally.latencies.extend(answer.latency);
         if sent + 1 == WARM_REQUESTS {
             tally.rss_warm_kib = instance.rss_kib();
+        }
+        if sent + 1 == requests / clients / 2 {
+            tally.rss_middle_kib = instance.rss_kib();
         }
         if !answer.is_alive() {
             break;
@@ -156,10 +172,15 @@ fn main() {
         "Load on loopback: {requests} requests per function from {clients} concurrent instances, shipped binaries in {}, against the stand-in\n",
         build_dir.display()
     );
-    println!("| function | answers | p50 ms | p99 ms | max ms | requests/s | RSS MB after {WARM_REQUESTS} → end (per instance) |");
+    println!("| function | answers | p50 ms | p99 ms | max ms | requests/s | RSS MB after {WARM_REQUESTS} → half → end (per instance) |");
     println!("|---|---|---|---|---|---|---|");
     let mut failures = Vec::new();
-    for workload in &WORKLOADS {
+    let only = std::env::var("LOAD_FUNCTIONS").unwrap_or_default();
+    let offline = std::env::var("LOAD_OFFLINE").is_ok_and(|v| v == "1");
+    for workload in WORKLOADS
+        .iter()
+        .filter(|w| only.is_empty() || only.split(',').any(|f| f.trim() == w.binary))
+    {
         let Some(local) = FLEET.iter().find(|f| f.binary == workload.binary) else {
             failures.push(format!("{}: not in the fleet table", workload.binary));
             continue;
@@ -183,7 +204,9 @@ fn main() {
             let handles: Vec<_> = (0..clients)
                 .map(|client| {
                     let function = &function;
-                    scope.spawn(move || run_client(function, workload, client, clients, requests))
+                    scope.spawn(move || {
+                        run_client(function, workload, offline, client, clients, requests)
+                    })
                 })
                 .collect();
             handles
@@ -215,7 +238,14 @@ fn main() {
             |kib: Option<u64>| kib.map_or("?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0));
         let memory: Vec<String> = tallies
             .iter()
-            .map(|t| format!("{} → {}", mb(t.rss_warm_kib), mb(t.rss_end_kib)))
+            .map(|t| {
+                format!(
+                    "{} → {} → {}",
+                    mb(t.rss_warm_kib),
+                    mb(t.rss_middle_kib),
+                    mb(t.rss_end_kib)
+                )
+            })
             .collect();
         println!(
             "| {} | {} | {:.2} | {:.2} | {:.2} | {:.0} | {} |",
