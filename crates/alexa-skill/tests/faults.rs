@@ -24,7 +24,7 @@ use aws_sdk_kinesis::types::{StreamDescriptionSummary, StreamStatus};
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use chrono::{DateTime, Duration, Utc};
 use fleet_core::{EventHandler, FixedClock};
-use fleet_ec2::{AwsEc2, Ec2Error, Ec2Port, InstancePage, InstanceQuery, StateChange};
+use fleet_ec2::{AwsEc2, Ec2Port, SplitEc2};
 use fleet_otp::memory::{FakeMfa, MemoryProfiles, MemoryStore, RecordingSms, ScriptedDigits};
 use fleet_otp::{HmacKey, Limits, Otp, Profile};
 use fleet_testkit::faults::{Fault, ATTEMPTS};
@@ -179,7 +179,7 @@ async fn list_streams_with(fault: Fault) -> (String, usize) {
         describe
     );
     let s = skill(
-        SplitEc2::listing(&[]),
+        splunk_listing(&[]),
         KinesisStreams::new(kinesis.client.clone()),
         granted(),
     );
@@ -199,7 +199,7 @@ async fn describe_stream_with(fault: Fault) -> (String, usize) {
         list
     );
     let s = skill(
-        SplitEc2::listing(&[]),
+        splunk_listing(&[]),
         KinesisStreams::new(kinesis.client.clone()),
         granted(),
     );
@@ -308,47 +308,17 @@ fn start_accepted() -> Rule {
         .then_output(|| StartInstancesOutput::builder().build())
 }
 
-/// EC2 as the skill sees it: the listing from one client, the writes from another, so that a
-/// fault hits one of them only (a silent client answers none of its calls).
-struct SplitEc2 {
-    listing: AwsEc2,
-    writes: AwsEc2,
-}
-
-impl SplitEc2 {
-    /// splunk listed, and `writes` answering the writes.
-    fn listing(writes: &[&Rule]) -> Self {
-        let [by_id, all] = splunk_listed();
-        Self {
-            listing: AwsEc2::new(mock_client!(
-                aws_sdk_ec2,
-                RuleMode::MatchAny,
-                [&by_id, &all]
-            )),
-            writes: AwsEc2::new(mock_client!(aws_sdk_ec2, RuleMode::MatchAny, writes)),
-        }
-    }
-}
-
-impl Ec2Port for SplitEc2 {
-    async fn describe_page(
-        &self,
-        query: &InstanceQuery,
-        next_token: Option<String>,
-    ) -> Result<InstancePage, Ec2Error> {
-        self.listing.describe_page(query, next_token).await
-    }
-
-    async fn change_state(&self, change: StateChange, ids: &[String]) -> Result<(), Ec2Error> {
-        self.writes.change_state(change, ids).await
-    }
-
-    async fn create_tags(&self, ids: &[String], tags: &[(String, String)]) -> Result<(), Ec2Error> {
-        self.writes.create_tags(ids, tags).await
-    }
-
-    async fn delete_tags(&self, ids: &[String], keys: &[String]) -> Result<(), Ec2Error> {
-        self.writes.delete_tags(ids, keys).await
+/// EC2 as the skill sees it: splunk listed by one client, `writes` answering the writes on
+/// another, so that a fault hits one of them only.
+fn splunk_listing(writes: &[&Rule]) -> SplitEc2<AwsEc2, AwsEc2> {
+    let [by_id, all] = splunk_listed();
+    SplitEc2 {
+        listing: AwsEc2::new(mock_client!(
+            aws_sdk_ec2,
+            RuleMode::MatchAny,
+            [&by_id, &all]
+        )),
+        writes: AwsEc2::new(mock_client!(aws_sdk_ec2, RuleMode::MatchAny, writes)),
     }
 }
 
@@ -369,7 +339,7 @@ async fn start_with(fault: Fault) -> (String, bool, usize) {
         || StartInstancesError::generic(ec2_throttled()),
         || StartInstancesOutput::builder().build()
     );
-    let mut ec2 = SplitEc2::listing(&[]);
+    let mut ec2 = splunk_listing(&[]);
     ec2.writes = AwsEc2::new(writes.client.clone());
     let (said, pending) = start_splunk(ec2).await;
     (said, pending, writes.attempts())
@@ -421,7 +391,7 @@ async fn listing_with(fault: Fault) -> (String, usize, usize) {
         || splunk(InstanceStateName::Stopped)
     );
     let start = start_accepted();
-    let mut ec2 = SplitEc2::listing(&[&start]);
+    let mut ec2 = splunk_listing(&[&start]);
     ec2.listing = AwsEc2::new(listing.client.clone());
     let (said, _) = start_splunk(ec2).await;
     (said, listing.attempts(), start.num_calls())
@@ -493,7 +463,7 @@ async fn access_read_with(fault: Fault) -> (String, usize, usize) {
     );
     let start = start_accepted();
     let s = skill(
-        SplitEc2::listing(&[&start]),
+        splunk_listing(&[&start]),
         clickstream(),
         DynamoAccess::new(dynamodb.client.clone(), "alexa-access"),
     );
@@ -542,7 +512,7 @@ async fn grant_with(fault: Fault) -> (String, usize) {
     let healthy = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&no_grant]);
     let start = start_accepted();
     let mut s = skill(
-        SplitEc2::listing(&[&start]),
+        splunk_listing(&[&start]),
         clickstream(),
         DynamoAccess::new(healthy, "alexa-access"),
     );

@@ -90,17 +90,7 @@ impl Stack {
 async fn table_items(
     sdk: &aws_config::SdkConfig,
 ) -> std::collections::BTreeMap<String, std::collections::HashMap<String, AttributeValue>> {
-    let out = aws_sdk_dynamodb::Client::new(sdk)
-        .scan()
-        .table_name(TABLE)
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap();
-    out.items()
-        .iter()
-        .map(|item| (item["RequestId"].as_s().unwrap().clone(), item.clone()))
-        .collect()
+    fleet_testkit::seed::table_items(&aws_sdk_dynamodb::Client::new(sdk), TABLE, "RequestId").await
 }
 
 /// How many items of each kind the table holds: (requests, token index items).

@@ -80,17 +80,7 @@ async fn table_rows(
     String,
     std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
 > {
-    let out = aws_sdk_dynamodb::Client::new(sdk)
-        .scan()
-        .table_name(TABLE)
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap();
-    out.items()
-        .iter()
-        .map(|item| (item["CallId"].as_s().unwrap().clone(), item.clone()))
-        .collect()
+    fleet_testkit::seed::table_items(&aws_sdk_dynamodb::Client::new(sdk), TABLE, "CallId").await
 }
 
 /// A rule on the default bus sending the analyser's events to a new queue; its URL.

@@ -404,17 +404,7 @@ async fn archive_items(
     String,
     std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
 > {
-    let out = aws_sdk_dynamodb::Client::new(sdk)
-        .scan()
-        .table_name(TABLE)
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap();
-    out.items()
-        .iter()
-        .map(|item| (item["Id"].as_s().unwrap().clone(), item.clone()))
-        .collect()
+    fleet_testkit::seed::table_items(&aws_sdk_dynamodb::Client::new(sdk), TABLE, "Id").await
 }
 
 /// The event source mapping delivers an SQS message at least once, and again when the

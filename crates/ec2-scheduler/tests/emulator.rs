@@ -84,11 +84,7 @@ impl Fixture {
         &self,
     ) -> BTreeMap<String, std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>
     {
-        let out = self.ddb.scan().table_name(TABLE).send().await.unwrap();
-        out.items()
-            .iter()
-            .map(|item| (item["Id"].as_s().unwrap().clone(), item.clone()))
-            .collect()
+        fleet_testkit::seed::table_items(&self.ddb, TABLE, "Id").await
     }
 
     async fn last_run(&self) -> Option<String> {

@@ -19,13 +19,12 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use chrono::{DateTime, Utc};
 use ec2_scheduler::aws::{AwsEc2, DynamoState};
 use ec2_scheduler::memory::{FakeInstance, InMemoryEc2, MemoryState};
-use ec2_scheduler::ports::{
-    Ec2Error, Ec2Port, InstanceNote, InstancePage, InstanceQuery, StateChange, StateStore,
-};
+use ec2_scheduler::ports::{Ec2Port, InstanceNote, StateChange, StateStore};
 use ec2_scheduler::run::Outcome;
 use ec2_scheduler::{App, InstanceState, RunReport, Scheduler, Settings};
 use fleet_core::ledger::MemoryLedger;
 use fleet_core::{EventHandler, FixedClock, HandlerError, RecordingNotifier, ServiceError};
+use fleet_ec2::SplitEc2;
 use fleet_testkit::faults::{Fault, Injected, ATTEMPTS};
 use fleet_testkit::{inject, load_event};
 use lambda_runtime::{Context, LambdaEvent};
@@ -94,35 +93,6 @@ fn listing(change: StateChange) -> DescribeInstancesOutput {
                 .build(),
         )
         .build()
-}
-
-/// EC2 as the scheduler sees it: the listing from one client, the writes from another, so that
-/// a fault hits one of them only (a silent client answers none of its calls).
-struct SplitEc2 {
-    listing: AwsEc2,
-    writes: AwsEc2,
-}
-
-impl Ec2Port for SplitEc2 {
-    async fn describe_page(
-        &self,
-        query: &InstanceQuery,
-        next_token: Option<String>,
-    ) -> Result<InstancePage, Ec2Error> {
-        self.listing.describe_page(query, next_token).await
-    }
-
-    async fn change_state(&self, change: StateChange, ids: &[String]) -> Result<(), Ec2Error> {
-        self.writes.change_state(change, ids).await
-    }
-
-    async fn create_tags(&self, ids: &[String], tags: &[(String, String)]) -> Result<(), Ec2Error> {
-        self.writes.create_tags(ids, tags).await
-    }
-
-    async fn delete_tags(&self, ids: &[String], keys: &[String]) -> Result<(), Ec2Error> {
-        self.writes.delete_tags(ids, keys).await
-    }
 }
 
 type Ec2App<E> = App<E, MemoryState, FixedClock, RecordingNotifier>;

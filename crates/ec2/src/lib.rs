@@ -17,7 +17,7 @@ pub use batch::{
     apply_in_batches, change_state_in_batches, create_tags_in_batches, delete_tags_in_batches,
     describe_all, Applied, Batches, Targets,
 };
-pub use memory::{FakeInstance, InMemoryEc2};
+pub use memory::{FakeInstance, InMemoryEc2, SplitEc2};
 pub use model::{
     CallCounts, Ec2Error, Ec2ErrorKind, Ec2Port, Instance, InstancePage, InstanceQuery,
     InstanceState, StateChange,

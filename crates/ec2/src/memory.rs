@@ -250,3 +250,33 @@ impl Ec2Port for InMemoryEc2 {
         Ok(())
     }
 }
+
+/// EC2 as two ports: the listing from one, the writes from the other, so that a test can fail
+/// one side only (a client that never answers answers none of its calls).
+#[derive(Debug)]
+pub struct SplitEc2<L, W> {
+    pub listing: L,
+    pub writes: W,
+}
+
+impl<L: Ec2Port, W: Ec2Port> Ec2Port for SplitEc2<L, W> {
+    async fn describe_page(
+        &self,
+        query: &InstanceQuery,
+        next_token: Option<String>,
+    ) -> Result<InstancePage, Ec2Error> {
+        self.listing.describe_page(query, next_token).await
+    }
+
+    async fn change_state(&self, change: StateChange, ids: &[String]) -> Result<(), Ec2Error> {
+        self.writes.change_state(change, ids).await
+    }
+
+    async fn create_tags(&self, ids: &[String], tags: &[(String, String)]) -> Result<(), Ec2Error> {
+        self.writes.create_tags(ids, tags).await
+    }
+
+    async fn delete_tags(&self, ids: &[String], keys: &[String]) -> Result<(), Ec2Error> {
+        self.writes.delete_tags(ids, keys).await
+    }
+}

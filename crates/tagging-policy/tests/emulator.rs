@@ -89,17 +89,7 @@ impl Fixture {
         &self,
     ) -> BTreeMap<String, std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>
     {
-        let out = self
-            .ddb
-            .scan()
-            .table_name(STATE_TABLE)
-            .send()
-            .await
-            .unwrap();
-        out.items()
-            .iter()
-            .map(|item| (item["Id"].as_s().unwrap().clone(), item.clone()))
-            .collect()
+        fleet_testkit::seed::table_items(&self.ddb, STATE_TABLE, "Id").await
     }
 
     /// A subnet in a second VPC, outside the policy's scope.

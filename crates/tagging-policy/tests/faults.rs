@@ -5,6 +5,9 @@
 //! write that fails is a transient failure in the published report, and the invocation fails
 //! with `ActionsFailed` so Lambda retries it (the fixes are idempotent). No tag is written with a
 //! creator that was not found.
+// Clippy's layout queries of the sweep's future over SplitEc2<AwsEc2, AwsEc2> need more than
+// the default 128.
+#![recursion_limit = "256"]
 
 use aws_sdk_cloudtrail::operation::lookup_events::{LookupEventsError, LookupEventsOutput};
 use aws_sdk_cloudtrail::types::Event;
@@ -18,7 +21,7 @@ use aws_sdk_ec2::types::{Instance, InstanceState, InstanceStateName, Reservation
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use chrono::{DateTime, Utc};
 use fleet_core::{EventHandler, FixedClock, RecordingNotifier};
-use fleet_ec2::{AwsEc2, Ec2Error, Ec2Port, InstancePage, InstanceQuery, StateChange};
+use fleet_ec2::{AwsEc2, Ec2Port, SplitEc2};
 use fleet_testkit::faults::{Fault, ATTEMPTS};
 use fleet_testkit::{inject, load_event};
 use lambda_runtime::{Context, LambdaEvent};
@@ -65,37 +68,8 @@ fn listing() -> DescribeInstancesOutput {
         .build()
 }
 
-/// EC2 as the engine sees it: the listing from one client, the writes from another, so that a
-/// fault hits one of them only (a silent client answers none of its calls).
-struct SplitEc2 {
-    listing: AwsEc2,
-    writes: AwsEc2,
-}
-
-impl Ec2Port for SplitEc2 {
-    async fn describe_page(
-        &self,
-        query: &InstanceQuery,
-        next_token: Option<String>,
-    ) -> Result<InstancePage, Ec2Error> {
-        self.listing.describe_page(query, next_token).await
-    }
-
-    async fn change_state(&self, change: StateChange, ids: &[String]) -> Result<(), Ec2Error> {
-        self.writes.change_state(change, ids).await
-    }
-
-    async fn create_tags(&self, ids: &[String], tags: &[(String, String)]) -> Result<(), Ec2Error> {
-        self.writes.create_tags(ids, tags).await
-    }
-
-    async fn delete_tags(&self, ids: &[String], keys: &[String]) -> Result<(), Ec2Error> {
-        self.writes.delete_tags(ids, keys).await
-    }
-}
-
 /// EC2 listing the instance, its writes on `writes`.
-fn ec2(writes: aws_sdk_ec2::Client) -> SplitEc2 {
+fn ec2(writes: aws_sdk_ec2::Client) -> SplitEc2<AwsEc2, AwsEc2> {
     let describe = mock!(aws_sdk_ec2::Client::describe_instances).then_output(listing);
     SplitEc2 {
         listing: AwsEc2::new(mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&describe])),

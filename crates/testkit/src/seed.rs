@@ -146,6 +146,36 @@ pub async fn instances(
     out
 }
 
+/// One table's items as stored, by their (string) hash key `key`: what a test compares before and
+/// after a repeated delivery. One consistent scan page (the stand-in's test tables are small).
+pub async fn table_items(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    key: &str,
+) -> BTreeMap<String, std::collections::HashMap<String, AttributeValue>> {
+    let out = ddb
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("scanning {table}: {e}"));
+    assert!(
+        out.last_evaluated_key().is_none(),
+        "{table}: more than a page"
+    );
+    out.items()
+        .iter()
+        .map(|item| {
+            let id = item
+                .get(key)
+                .and_then(|v| v.as_s().ok())
+                .unwrap_or_else(|| panic!("{table}: an item without a string {key}"));
+            (id.clone(), item.clone())
+        })
+        .collect()
+}
+
 /// The scheduler's state table, as the template defines it.
 pub async fn create_state_table(ddb: &aws_sdk_dynamodb::Client, name: &str) {
     create_table(ddb, name, "Id", ScalarAttributeType::S).await;
