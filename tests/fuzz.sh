@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make fuzz`: every cargo-fuzz target in fuzz/ for FUZZ_SECONDS each (default 60) on its corpus in
+# `make fuzz`: every cargo-fuzz target in fuzz/ for FUZZ_SECONDS each (default 60), or until
+# FUZZ_RUNS executions when that is set and comes first, on its corpus in
 # fuzz/corpus/<target>, seeded from events/ and the test fixtures (tests/fuzz_seeds.py). The
 # machine's stable toolchain builds the targets with RUSTC_BOOTSTRAP=1 (no other toolchain can be
 # fetched here). Prints per target: executions, coverage, features, corpus size; a crash stops the
@@ -8,7 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SECONDS:-60}"
-targets="${FUZZ_TARGETS:-schedule s3_key chunker robot_command approval_link}"
+runs_limit=()
+[ -n "${FUZZ_RUNS:-}" ] && runs_limit=(-runs="$FUZZ_RUNS")
+targets="${FUZZ_TARGETS:-schedule explain s3_key chunker transcript robot_command approval_link approval_form tagging_rules otp_api alexa_request dlq_message}"
 command -v cargo-fuzz >/dev/null || cargo install --quiet --locked cargo-fuzz --version "${CARGO_FUZZ_VERSION:-0.13.1}"
 export RUSTC_BOOTSTRAP=1
 # The fuzz build (sanitizer flags) gets its own target dir, so it never invalidates the
@@ -21,7 +24,7 @@ for target in $targets; do
   log="$CARGO_TARGET_DIR/$target.log"
   mkdir -p "$CARGO_TARGET_DIR"
   if ! cargo fuzz run --sanitizer none "$target" "fuzz/corpus/$target" -- \
-      -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1; then
+      -max_total_time="$seconds" "${runs_limit[@]}" -print_final_stats=1 >"$log" 2>&1; then
     tail -40 "$log" >&2
     echo "fuzz: $target failed (input under fuzz/artifacts/$target/)" >&2
     exit 1

@@ -59,3 +59,44 @@ write("approval_link", "\n\nbeb332c5e190fcbd2be0829cF11a206f6be1ef089986812adea3
 for event in events("approval-worker"):
     sig = (event.get("queryStringParameters") or {}).get("sig", "")
     write("approval_link", f"id-1\nmanager@example.com\n{sig}")
+
+# Explain: 7 bytes (minutes since 2026, window length, state), then a tag; each tag at a few
+# instants and states.
+for tag in ["08:00-19:15", "Mon-Fri 08:00-19:15 Europe/Amsterdam", "-19:15T", "-07:55", "#08:00-19:15",
+            "Fri-Mon 22:00-24:00 America/New_York"]:
+    for minutes, state in [(462 * 24 * 60 + 8 * 60 + 5, 3), (462 * 24 * 60 + 19 * 60 + 20, 1), (35000, 7)]:
+        write("explain", minutes.to_bytes(4, "little") + (10).to_bytes(2, "little") + bytes([state]) + tag.encode())
+
+# Rule rows: the seed's three rules, tab-separated, after a PROTECTED_TAG_KEYS line.
+write("tagging_rules", "Owner, CostCentre\n1\tProjectCode\tUpdate\tY\tProj007\n2\tCreatedBy\tUserLookup\tY\t\u0001\n"
+      "3\tExpires\tFunction\tN\ttoday()\n4\tschedule\tUpdate\tY\tx\n5\tOwner\tUpdate\tN\tme\n")
+
+# OTP bodies: first byte picks send (0), verify (1), MFA verify (2).
+for event in events("otp-validator"):
+    body = event.get("body")
+    if isinstance(body, str) and event.get("path"):
+        for endpoint in range(3):
+            write("otp_api", bytes([endpoint]) + body.encode())
+
+# Alexa requests: every sample envelope.
+for event in events("alexa-skill"):
+    write("alexa_request", json.dumps(event))
+
+# Approval form posts: first byte's bits pick GET, a tampered signature, a second POST.
+for body in ["comment=Well+deserved%21&decision=approve", "decision=reject&comment=not+yet", "decision=",
+             "decision=approve&decision=reject", "comment=%3Cscript%3E"]:
+    for flags in [0, 2, 4]:
+        write("approval_form", bytes([flags]) + body.encode())
+
+# DLQ messages: the bodies the samples carry, and the samples as whole payloads.
+for event in events("dlq-handler"):
+    write("dlq_message", json.dumps(event))
+    for record in event.get("Records", []):
+        body = record.get("body") or record.get("Sns", {}).get("Message")
+        if body:
+            write("dlq_message", body)
+
+# Transcribe output: the analyser's fixtures.
+for path in glob.glob(os.path.join(ROOT, "crates", "call-center", "fixtures", "transcripts", "*.json")):
+    with open(path) as f:
+        write("transcript", f.read())
