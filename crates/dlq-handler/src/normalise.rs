@@ -215,8 +215,11 @@ fn from_destination(delivery: &Delivery, record: DestinationRecord) -> Failure {
         condition: Some(&context.condition),
         error_code: status.as_deref(),
     });
+    let request_id = Some(context.request_id.trim())
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned);
     Failure {
-        id: context.request_id.clone(),
+        id: archive_id(request_id.as_deref(), delivery),
         delivery_id: delivery.id.clone(),
         function: Some(function_name(&context.function_arn).to_owned()),
         function_arn: Some(context.function_arn.clone()),
@@ -224,7 +227,7 @@ fn from_destination(delivery: &Delivery, record: DestinationRecord) -> Failure {
         error_type,
         error_message: clip(&message),
         error_code: status,
-        request_id: Some(context.request_id),
+        request_id,
         condition: Some(context.condition),
         attempts: context.approximate_invoke_count,
         shape: Shape::Destination,
@@ -256,9 +259,7 @@ fn from_dead_letter(
         error_code: code.as_deref(),
     });
     Failure {
-        id: request_id
-            .clone()
-            .unwrap_or_else(|| format!("msg-{}", delivery.id)),
+        id: archive_id(request_id.as_deref(), delivery),
         delivery_id: delivery.id.clone(),
         function: mapped.map(|f| function_name(f).to_owned()),
         function_arn: mapped.filter(|f| f.starts_with("arn:")).map(str::to_owned),
@@ -288,7 +289,7 @@ fn unparseable(delivery: &Delivery, why: &str) -> Failure {
         message.push_str(&format!(" (attributes: {})", attrs.join(", ")));
     }
     Failure {
-        id: format!("raw-{}", delivery.id),
+        id: bounded(format!("raw-{}", delivery.id)),
         delivery_id: delivery.id.clone(),
         function: None,
         function_arn: None,
@@ -308,6 +309,28 @@ fn unparseable(delivery: &Delivery, why: &str) -> Failure {
 }
 
 /// At most [`MAX_MESSAGE_BYTES`], cut at a character boundary.
+/// Longest archive key kept as it is (DynamoDB allows 2,048 bytes).
+const MAX_ID_BYTES: usize = 256;
+
+/// The archive key: the failed invocation's request id when the message names one, else the
+/// delivering message's id.
+fn archive_id(request_id: Option<&str>, delivery: &Delivery) -> String {
+    bounded(match request_id {
+        Some(id) => id.to_owned(),
+        None => format!("msg-{}", delivery.id),
+    })
+}
+
+/// A key longer than [`MAX_ID_BYTES`] (from a forged or corrupted message) becomes its digest, so
+/// no message is refused by the table forever.
+fn bounded(id: String) -> String {
+    if id.len() <= MAX_ID_BYTES {
+        id
+    } else {
+        format!("sha256-{}", crate::trigger::digest(id.as_bytes()))
+    }
+}
+
 fn clip(message: &str) -> String {
     if message.len() <= MAX_MESSAGE_BYTES {
         return message.to_owned();
@@ -322,6 +345,49 @@ fn clip(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sqs_delivery(body: &str) -> Delivery {
+        Delivery {
+            id: "m-1".into(),
+            via: Via::Sqs,
+            source_arn: None,
+            body: body.into(),
+            attributes: Default::default(),
+            sent_at: None,
+            parse_error: None,
+        }
+    }
+
+    /// Found by the `dlq_message` fuzz target: a destination record with an empty request id was
+    /// archived under an empty key, which DynamoDB refuses, so the message failed on every
+    /// delivery. A blank id falls back to the message's; an overlong one becomes its digest.
+    #[test]
+    fn a_blank_or_overlong_request_id_still_gives_a_usable_archive_key() {
+        let record = |request_id: &str| {
+            serde_json::json!({
+                "version": "1.0",
+                "requestContext": {"requestId": request_id, "functionArn": "0000000000", "condition": "RetriesExhausted"}
+            })
+            .to_string()
+        };
+        let sources = SourceMap::new([]);
+        for blank in ["", "   "] {
+            let failure = normalise(&sqs_delivery(&record(blank)), &sources);
+            assert_eq!((failure.id.as_str(), failure.request_id), ("msg-m-1", None));
+        }
+        let long = "r".repeat(5_000);
+        let failure = normalise(&sqs_delivery(&record(&long)), &sources);
+        assert!(failure.id.starts_with("sha256-") && failure.id.len() <= MAX_ID_BYTES);
+        assert_eq!(failure.request_id.as_deref(), Some(long.as_str()));
+        let again = normalise(&sqs_delivery(&record(&long)), &sources);
+        assert_eq!(again.id, failure.id, "the same message, the same item");
+        // An unreadable message is kept under its message id, bounded too.
+        let mut unreadable = sqs_delivery("{}");
+        unreadable.id = "m".repeat(5_000);
+        unreadable.parse_error = Some("not JSON".into());
+        let failure = normalise(&unreadable, &sources);
+        assert!(failure.id.starts_with("sha256-") && failure.id.len() <= MAX_ID_BYTES);
+    }
 
     #[test]
     fn source_maps_parse_and_refuse_what_is_not_an_arn() {
