@@ -72,3 +72,51 @@ fn the_every_function_table_matches_what_the_tests_run() {
         .collect();
     assert_eq!(rows, expected, "expected rows:\n{}", expected.join("\n"));
 }
+
+/// The README's fault and duplicate-delivery tables name their tests: every name in their last
+/// column is a test function of the workspace, so a renamed or deleted test cannot leave a row
+/// unbacked.
+#[test]
+fn every_test_named_in_the_fault_and_duplicate_tables_exists() {
+    let root = workspace_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = |title: &str| -> String {
+        readme
+            .split(title)
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .unwrap_or_else(|| panic!("README has no {title:?} section"))
+            .to_owned()
+    };
+    let mut named = Vec::new();
+    for (title, column) in [("### Faults\n", 4), ("### Duplicate deliveries\n", 2)] {
+        let text = section(title);
+        let rows = text
+            .lines()
+            .skip_while(|l| !l.starts_with("| function"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'));
+        for row in rows {
+            let cell = row.split('|').nth(column).unwrap_or_default();
+            named.extend(cell.split('`').skip(1).step_by(2).map(str::to_owned));
+        }
+    }
+    assert!(named.len() > 100, "{} names", named.len());
+    let mut sources = String::new();
+    let mut stack = vec![root.join("crates"), root.join("tests")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() && !path.ends_with("target") && !path.ends_with("node_modules") {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                sources.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let missing: Vec<&String> = named
+        .iter()
+        .filter(|name| !sources.contains(&format!("fn {name}(")))
+        .collect();
+    assert!(missing.is_empty(), "no such test: {missing:?}");
+}
