@@ -17,7 +17,7 @@ use approval_worker::{wire_callback, wire_responder, Status};
 use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 use fleet_testkit::approval::{link_in, request_for, CallbackMachine};
 use fleet_testkit::ses::ses_messages;
-use fleet_testkit::{Moto, RecordedRequest, REGION};
+use fleet_testkit::{Moto, REGION};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -109,16 +109,6 @@ fn kinds(
             .count()
     };
     (count("request"), count("token"))
-}
-
-/// The operation of each request moto recorded, from its JSON protocol's `X-Amz-Target`
-/// (`SendTaskSuccess`, `UpdateItem`, ...).
-fn operations(recorded: &[RecordedRequest]) -> Vec<String> {
-    recorded
-        .iter()
-        .filter_map(|r| r.headers.get("x-amz-target"))
-        .filter_map(|target| target.rsplit('.').next().map(str::to_owned))
-        .collect()
 }
 
 fn html(response: &lambda_http::Response<lambda_http::Body>) -> String {
@@ -413,7 +403,7 @@ async fn the_same_approval_posted_twice_decides_once() {
     let again = responder
         .handle(request_for("06-post-approve.json", &link))
         .await;
-    let operations = operations(&stack.moto.recorded_requests());
+    let operations = stack.moto.recorded_operations();
     assert_eq!(again.status(), 200, "{}", html(&again));
     assert!(
         html(&again).contains("Already approved by manager@example.com"),

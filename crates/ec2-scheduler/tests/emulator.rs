@@ -13,7 +13,7 @@ use fleet_testkit::seed::{
     context_with_deadline_after, create_fleet, create_state_table, create_topic, instances,
     SeedInstance, EXAMPLE_FLEET,
 };
-use fleet_testkit::{event_files, load_event, Moto, RecordedRequest};
+use fleet_testkit::{event_files, load_event, Moto};
 use lambda_runtime::LambdaEvent;
 use std::collections::BTreeMap;
 
@@ -323,25 +323,6 @@ async fn dry_run_changes_nothing_but_reports_the_plan() {
     assert!(messages[0].message.contains(": start — planned"));
 }
 
-/// The operation of each request moto recorded: the query protocol's `Action` (EC2, SNS) or the
-/// JSON protocol's `X-Amz-Target` (DynamoDB).
-fn operations(recorded: &[RecordedRequest]) -> Vec<String> {
-    recorded
-        .iter()
-        .filter_map(|r| match r.headers.get("x-amz-target") {
-            Some(target) => target.rsplit('.').next().map(str::to_owned),
-            None => {
-                let body = String::from_utf8_lossy(&r.body);
-                let query = r.url.split_once('?').map_or("", |(_, q)| q);
-                body.split('&')
-                    .chain(query.split('&'))
-                    .find_map(|p| p.strip_prefix("Action="))
-                    .map(str::to_owned)
-            }
-        })
-        .collect()
-}
-
 /// EventBridge delivers at least once and Lambda retries: the same scheduled event run twice
 /// changes instances, tags and the state table once and publishes one report.
 #[tokio::test(flavor = "multi_thread")]
@@ -384,7 +365,7 @@ async fn the_same_scheduled_event_twice_has_the_effect_of_one_run() {
         let second = invoke()
             .await
             .unwrap_or_else(|e| panic!("{file} again: {e}"));
-        let operations = operations(&f.moto.recorded_requests());
+        let operations = f.moto.recorded_operations();
         assert!(second.complete, "{file}: {second:?}");
         assert_eq!(
             second.ec2_calls,

@@ -12,7 +12,7 @@ use fleet_ec2::AwsEc2;
 use fleet_testkit::seed::{
     context_with_deadline, create_rules_table, create_topic, instances, launch_instance,
 };
-use fleet_testkit::{load_event, Moto, RecordedRequest};
+use fleet_testkit::{load_event, Moto};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -262,29 +262,10 @@ async fn a_scheduled_sweep_brings_the_fleet_in_line_and_reports_it() {
         .contains("no tags at all → stop: nothing to do; already stopped or stopping"));
 }
 
-/// The operation of each request moto recorded: the query protocol's `Action` (EC2, SNS) or the
-/// JSON protocol's `X-Amz-Target` (DynamoDB).
-fn operations(recorded: &[RecordedRequest]) -> Vec<String> {
-    recorded
-        .iter()
-        .filter_map(|r| match r.headers.get("x-amz-target") {
-            Some(target) => target.rsplit('.').next().map(str::to_owned),
-            None => {
-                let body = String::from_utf8_lossy(&r.body);
-                let query = r.url.split_once('?').map_or("", |(_, q)| q);
-                body.split('&')
-                    .chain(query.split('&'))
-                    .find_map(|p| p.strip_prefix("Action="))
-                    .map(str::to_owned)
-            }
-        })
-        .collect()
-}
-
 /// A repeat of an event (recorded since `start_recording`) looked at the instances again and
 /// wrote nothing: no tag, no state change, no report.
 fn assert_repeat_wrote_nothing(f: &Fixture, file: &str, again: &Report, checked: usize) {
-    let operations = operations(&f.moto.recorded_requests());
+    let operations = f.moto.recorded_operations();
     assert!(again.complete, "{file}: {again:?}");
     assert_eq!(again.counts.instances_checked, checked, "{file}: {again:?}");
     assert_eq!(

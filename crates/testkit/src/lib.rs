@@ -270,6 +270,14 @@ impl Moto {
         self.post("/moto-api/recorder/start-recording", &Value::Null);
     }
 
+    /// The operation of every request recorded since [`Moto::start_recording`] that names one.
+    pub fn recorded_operations(&self) -> Vec<String> {
+        self.recorded_requests()
+            .iter()
+            .filter_map(RecordedRequest::operation)
+            .collect()
+    }
+
     /// Every request recorded since [`Moto::start_recording`], bodies decoded.
     pub fn recorded_requests(&self) -> Vec<RecordedRequest> {
         use base64::Engine;
@@ -346,6 +354,22 @@ pub struct RecordedRequest {
     /// Lower-case names.
     pub headers: std::collections::BTreeMap<String, String>,
     pub body: Vec<u8>,
+}
+
+impl RecordedRequest {
+    /// The operation: the JSON protocols' `X-Amz-Target` suffix (`UpdateItem`, `SendTaskSuccess`)
+    /// or the query protocol's `Action` (EC2, SNS); `None` for REST protocols (S3, IoT data).
+    pub fn operation(&self) -> Option<String> {
+        if let Some(target) = self.headers.get("x-amz-target") {
+            return target.rsplit('.').next().map(str::to_owned);
+        }
+        let body = String::from_utf8_lossy(&self.body);
+        let query = self.url.split_once('?').map_or("", |(_, q)| q);
+        body.split('&')
+            .chain(query.split('&'))
+            .find_map(|p| p.strip_prefix("Action="))
+            .map(str::to_owned)
+    }
 }
 
 impl Drop for Moto {
