@@ -21,10 +21,13 @@ pub use aws_sdk_sns::Client as SnsClient;
 /// Loads region, credentials and endpoint from the standard chain. `AWS_ENDPOINT_URL` (and the
 /// per-service `AWS_ENDPOINT_URL_<SERVICE>`) is honoured by the SDK itself, which is how tests and
 /// the local demo point every client at the stand-in. Every client built from it shares one
-/// [`https_client`] and gives up on an attempt after [`attempt_timeout`] (process environment).
-pub async fn load_sdk_config() -> SdkConfig {
-    let timeout = attempt_timeout(&crate::config::ProcessEnv).unwrap_or(DEFAULT_ATTEMPT_TIMEOUT);
-    aws_config::defaults(BehaviorVersion::latest())
+/// [`https_client`] and gives up on an attempt after [`attempt_timeout`], read from `vars` (the
+/// process environment outside tests): a bad value is refused, named, never replaced by the default.
+pub async fn load_sdk_config(
+    vars: &impl crate::config::Vars,
+) -> Result<SdkConfig, crate::config::ConfigError> {
+    let timeout = attempt_timeout(vars)?;
+    Ok(aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client())
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
@@ -32,7 +35,7 @@ pub async fn load_sdk_config() -> SdkConfig {
                 .build(),
         )
         .load()
-        .await
+        .await)
 }
 
 /// The attempt timeout when `SDK_ATTEMPT_TIMEOUT_SECONDS` is not set.
@@ -403,11 +406,30 @@ mod attempt_timeout_tests {
 
     #[tokio::test]
     async fn every_client_gives_up_on_an_attempt_after_the_attempt_timeout() {
-        let sdk = load_sdk_config().await;
+        let sdk = load_sdk_config(&[("OTHER", "1")]).await.unwrap();
         let timeouts = sdk.timeout_config().expect("a timeout config");
         assert_eq!(
             timeouts.operation_attempt_timeout(),
             Some(DEFAULT_ATTEMPT_TIMEOUT)
+        );
+        let sdk = load_sdk_config(&[("SDK_ATTEMPT_TIMEOUT_SECONDS", "7")])
+            .await
+            .unwrap();
+        let timeouts = sdk.timeout_config().expect("a timeout config");
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(Duration::from_secs(7))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_attempt_timeout_is_refused_by_the_loader_not_replaced_by_the_default() {
+        let error = load_sdk_config(&[("SDK_ATTEMPT_TIMEOUT_SECONDS", "0")])
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("SDK_ATTEMPT_TIMEOUT_SECONDS"),
+            "{error}"
         );
     }
 }

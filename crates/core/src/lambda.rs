@@ -51,9 +51,8 @@ pub async fn init<A>(
 ) -> Result<A, lambda_runtime::Error> {
     crate::telemetry::init();
     let wired = async {
-        // Checked here so a bad value fails the cold start, named; the loader then reads it.
-        crate::aws::attempt_timeout(&ProcessEnv)?;
-        let sdk = crate::aws::load_sdk_config().await;
+        // A bad SDK setting fails the cold start, named.
+        let sdk = crate::aws::load_sdk_config(&ProcessEnv).await?;
         wire(sdk, Env::system()).await
     };
     match wired.await {

@@ -27,7 +27,7 @@ pub struct Table {
 }
 
 pub async fn run(command: Approvals) -> Result<String, ServiceError> {
-    let sdk = fleet_core::aws::load_sdk_config().await;
+    let sdk = crate::sdk_config().await;
     match command {
         Approvals::List { table } => cli::list(&cli::store(&sdk, &table.table), Utc::now()).await,
         Approvals::Show { table, id } => {

@@ -43,7 +43,7 @@ fn calls_table(sdk: &aws_config::SdkConfig, table: Table) -> DynamoCalls {
 }
 
 pub async fn run(command: Calls) -> Result<String, CliError> {
-    let sdk = fleet_core::aws::load_sdk_config().await;
+    let sdk = crate::sdk_config().await;
     match command {
         Calls::List {
             table,

@@ -86,7 +86,7 @@ fn confirm(plan: &str) -> bool {
 }
 
 pub async fn run(command: Dlq) -> Result<String, CliError> {
-    let sdk = fleet_core::aws::load_sdk_config().await;
+    let sdk = crate::sdk_config().await;
     let clock = SystemClock;
     match command {
         Dlq::List {

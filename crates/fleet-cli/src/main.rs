@@ -45,6 +45,18 @@ enum Command {
 }
 
 /// Prints a command's text; a failure goes to stderr, prefixed with the command, and exits 1.
+/// The SDK configuration for a command that calls AWS; a bad SDK setting (e.g.
+/// `SDK_ATTEMPT_TIMEOUT_SECONDS=0`) ends the command, named, as it fails a function's cold start.
+async fn sdk_config() -> aws_config::SdkConfig {
+    match fleet_core::aws::load_sdk_config(&fleet_core::config::ProcessEnv).await {
+        Ok(sdk) => sdk,
+        Err(error) => {
+            eprintln!("fleet: {error}");
+            std::process::exit(1)
+        }
+    }
+}
+
 fn finish<E: std::fmt::Display>(command: &str, result: Result<String, E>) -> ExitCode {
     match result {
         Ok(text) => {
@@ -157,7 +169,7 @@ async fn main() -> ExitCode {
             state_table,
         }) => {
             let at = at.unwrap_or_else(Utc::now);
-            let sdk = fleet_core::aws::load_sdk_config().await;
+            let sdk = sdk_config().await;
             let ec2 = AwsEc2::from_sdk(&sdk);
             let report = match state_table {
                 Some(table) => plan(ec2, DynamoState::from_sdk(&sdk, table), at).await,
@@ -172,7 +184,7 @@ async fn main() -> ExitCode {
             vpc_ids,
             no_lookup,
         }) => {
-            let sdk = fleet_core::aws::load_sdk_config().await;
+            let sdk = sdk_config().await;
             let ec2 = fleet_ec2::AwsEc2::new(fleet_ec2::client(&sdk));
             let rules = DynamoRules::new(aws_sdk_dynamodb::Client::new(&sdk), rules_table);
             let settings = TaggingSettings {
@@ -194,7 +206,7 @@ async fn main() -> ExitCode {
             finish("tagging plan", text)
         }
         Command::Tagging(Tagging::Rules(Rules::Validate { rules_table })) => {
-            let sdk = fleet_core::aws::load_sdk_config().await;
+            let sdk = sdk_config().await;
             let rules = DynamoRules::new(aws_sdk_dynamodb::Client::new(&sdk), &rules_table);
             match rules.load().await {
                 Ok(rows) => match render_rules(

@@ -138,6 +138,22 @@ fn bad_arguments_are_refused_clearly() {
     assert!(stderr.contains("expected pending, running"), "{stderr}");
 }
 
+#[test]
+fn a_bad_sdk_attempt_timeout_ends_an_aws_command_naming_it_before_any_call() {
+    // No stand-in: the command must stop at the setting, before reaching for AWS.
+    let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .args(["schedule", "plan", "--at", "2026-11-23T08:00:00Z"])
+        .env("SDK_ATTEMPT_TIMEOUT_SECONDS", "0")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_REGION", "eu-west-1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("SDK_ATTEMPT_TIMEOUT_SECONDS"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn plan_reads_the_stand_in_and_changes_nothing() {
     let moto = Moto::start();
