@@ -62,7 +62,7 @@ impl<E: Ec2Port, S: StateStore, C: Clock, N: Notifier> EventHandler for App<E, S
             deadline: lambda_deadline(event.context.deadline),
         };
         let ledger = self.scheduler.state.ledger();
-        run_once_per_event(
+        let report = run_once_per_event(
             invocation,
             ledger,
             self.notifier.as_ref(),
@@ -74,7 +74,12 @@ impl<E: Ec2Port, S: StateStore, C: Clock, N: Notifier> EventHandler for App<E, S
                     .map_err(|e| HandlerError::from_error(&e))
             },
         )
-        .await
+        .await?;
+        // Reported first (the changes made are not lost), then failed so that the retry records them.
+        match &report.state_not_saved {
+            Some(error) => Err(HandlerError::from_error(error)),
+            None => Ok(report),
+        }
     }
 }
 

@@ -111,6 +111,11 @@ pub struct RunReport {
     pub actions: Vec<DecisionRecord>,
     /// Calls made to EC2, by operation.
     pub ec2_calls: CallCounts,
+    /// The state table refused the run's notes or its window after the changes were made: the
+    /// report still goes out (what was done is not lost), then the invocation fails with this
+    /// error so Lambda's retry writes them (the window has not moved; it changes nothing again).
+    #[serde(skip)]
+    pub state_not_saved: Option<fleet_core::ServiceError>,
 }
 
 impl RunReport {
@@ -135,7 +140,9 @@ impl EventReport for RunReport {
 impl RunSummary for RunReport {
     /// Anything an operator would want to hear about.
     fn has_news(&self) -> bool {
-        self.actions.iter().any(DecisionRecord::is_notable) || !self.complete
+        self.actions.iter().any(DecisionRecord::is_notable)
+            || !self.complete
+            || self.state_not_saved.is_some()
     }
 
     /// Transient failures that did not become pending actions (none: every one does).
@@ -151,7 +158,7 @@ impl RunSummary for RunReport {
         if self.dry_run {
             subject.push_str(" (dry run)");
         }
-        if !self.complete {
+        if !self.complete || self.state_not_saved.is_some() {
             subject.push_str(" (incomplete)");
         }
         subject
@@ -175,6 +182,12 @@ impl RunSummary for RunReport {
         if let Some(why) = self.stopped_early {
             out.push_str(&format!(
                 "INCOMPLETE: stopped early ({why}); the next run covers this window again\n"
+            ));
+        }
+        if let Some(error) = &self.state_not_saved {
+            out.push_str(&format!(
+                "INCOMPLETE: the changes below were made, but the state table did not record them \
+                 ({error}); the run fails and Lambda's retry records them\n"
             ));
         }
         out.push_str(&format!(
@@ -283,6 +296,7 @@ pub(crate) fn summarise(
         instance_hours_saved_per_day,
         actions: records,
         ec2_calls,
+        state_not_saved: None,
     };
     report.complete = report.complete && !report.has_transient_failures();
     report

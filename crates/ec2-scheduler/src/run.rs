@@ -110,6 +110,7 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
         let mut ec2 = Batches::new(&self.ec2, self.settings.batch_size, || deadline.reached());
         let mut stopped_early = None;
         let mut hours_saved = 0.0;
+        let mut state_not_saved = None;
 
         let query = InstanceQuery {
             tag_key: Some(SCHEDULE_TAG.to_owned()),
@@ -157,7 +158,10 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
                 records.iter_mut().for_each(DecisionRecord::settle_pending);
                 rewrite_tags(&mut ec2, &mut records).await;
                 clear_stale_errors(&mut ec2, &mut records).await;
-                self.save_notes(&records, &notes).await?;
+                // The changes are made: a refused write must not hide them (see `state_not_saved`).
+                if let Err(error) = self.save_notes(&records, &notes).await {
+                    state_not_saved = Some(error);
+                }
             }
         }
 
@@ -177,11 +181,17 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
         // The window always advances once every instance was decided: what was due and not
         // carried out is a pending action of its instance, so no other instance's past instants
         // are replayed (which would undo manual changes made since).
-        if report.complete && !self.settings.dry_run {
+        if report.complete && !self.settings.dry_run && state_not_saved.is_none() {
             // A run slightly ahead of the clock (within what the trigger accepts) records the
             // clock: the next run covers the difference again rather than a future mark hiding it.
-            self.state.record_successful_run(now.min(clock_now)).await?;
+            if let Err(error) = self.state.record_successful_run(now.min(clock_now)).await {
+                state_not_saved = Some(error);
+            }
         }
+        if let Some(error) = &state_not_saved {
+            tracing::error!(error = %error, "the state table did not record this run's changes; the run fails and its retry records them");
+        }
+        report.state_not_saved = state_not_saved;
         tracing::info!(
             complete = report.complete,
             dry_run = report.dry_run,
@@ -364,7 +374,7 @@ impl<E: Ec2Port, S: StateStore, C: Clock> Scheduler<E, S, C> {
         &self,
         records: &[DecisionRecord],
         before: &BTreeMap<String, InstanceNote>,
-    ) -> Result<(), RunError> {
+    ) -> Result<(), ServiceError> {
         let mut save = Vec::new();
         let mut forget = Vec::new();
         for r in records {

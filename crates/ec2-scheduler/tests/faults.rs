@@ -487,6 +487,9 @@ fn table_with(call: TableCall, fault: Fault) -> Injected<aws_sdk_dynamodb::Clien
 /// to start, and a one-off stop tonight whose first sighting is a note to save. Returns the run's
 /// starts (or its error type), the attempts the faulty call saw, and the starts EC2 received
 /// once Lambda's retry of a failed invocation (on a table that answers again) has run too.
+/// Whatever failed, the start is reported exactly once, by the attempt that made it: a write
+/// refused after the start must not lose it (the retry finds the instance running and has
+/// nothing to report).
 async fn table_run(call: TableCall, fault: Fault) -> (Result<usize, &'static str>, usize, usize) {
     let table = table_with(call, fault);
     let mut app = App {
@@ -506,10 +509,11 @@ async fn table_run(call: TableCall, fault: Fault) -> (Result<usize, &'static str
             clock: clock(StateChange::Start),
             settings: Settings::default(),
         },
-        notifier: None::<RecordingNotifier>,
+        notifier: Some(RecordingNotifier::default()),
     };
     let answer: Result<RunReport, HandlerError> =
         app.handle(lambda_event(StateChange::Start)).await;
+    let first_reports = app.notifier.as_ref().unwrap().sent();
     if answer.is_err() {
         let [get, batch_get, batch_write, put] = healthy_table_rules();
         let healthy = mock_client!(
@@ -517,10 +521,34 @@ async fn table_run(call: TableCall, fault: Fault) -> (Result<usize, &'static str
             RuleMode::MatchAny,
             [&get, &batch_get, &batch_write, &put]
         );
-        app.scheduler.state = Table::on(healthy);
+        // The event ledger lives in the same table: the retry sees what the attempt stored.
+        let ledger = std::mem::take(&mut app.scheduler.state.ledger);
+        app.scheduler.state = Table {
+            ledger,
+            ..Table::on(healthy)
+        };
         app.handle(lambda_event(StateChange::Start))
             .await
             .expect("the retry, on a table that answers, succeeds");
+    }
+    let reports = app.notifier.as_ref().unwrap().sent();
+    let starts_reported = reports
+        .iter()
+        .filter(|(_, text)| {
+            text.lines()
+                .any(|l| l.starts_with("i-web ") && l.contains("start"))
+        })
+        .count();
+    assert_eq!(starts_reported, 1, "{call:?} {fault:?}: {reports:#?}");
+    if answer.is_err() && matches!(call, TableCall::SaveNotes | TableCall::RecordRun) {
+        let [(subject, text)] = first_reports.as_slice() else {
+            panic!("{call:?} {fault:?}: the failed attempt reports its start: {first_reports:#?}");
+        };
+        assert!(subject.contains("(incomplete)"), "{subject}");
+        assert!(
+            text.contains("the state table did not record them"),
+            "{text}"
+        );
     }
     assert_eq!(
         app.scheduler.ec2.instance("i-web").unwrap().state,
