@@ -186,8 +186,8 @@ impl RunSummary for RunReport {
         }
         if let Some(error) = &self.state_not_saved {
             out.push_str(&format!(
-                "INCOMPLETE: the changes below were made, but the state table did not record them \
-                 ({error}); the run fails and Lambda's retry records them\n"
+                "INCOMPLETE: the state table did not record this run ({error}); the run fails \
+                 and Lambda's retry records it, repeating none of the changes below\n"
             ));
         }
         out.push_str(&format!(

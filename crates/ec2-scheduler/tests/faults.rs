@@ -546,7 +546,7 @@ async fn table_run(call: TableCall, fault: Fault) -> (Result<usize, &'static str
         };
         assert!(subject.contains("(incomplete)"), "{subject}");
         assert!(
-            text.contains("the state table did not record them"),
+            text.contains("the state table did not record this run"),
             "{text}"
         );
     }
